@@ -1,0 +1,38 @@
+# `make demo` and `make test` each set up .venv (idempotently) and the offline data, then run.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DEMO_DIR ?= runs/demo
+DEMO_BUDGET ?= 300
+
+.PHONY: setup data demo test lint clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+# Debian ships the original Fashion-MNIST files; tfds prepares them offline (see zoo/data.py).
+data:
+	@if [ ! -f $(FASHION_MNIST) ] && command -v apt-get >/dev/null 2>&1; then \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq dataset-fashion-mnist; \
+	fi
+
+demo: setup data
+	$(BIN)/ganzoo train dcgan-fashion-mnist --time-budget $(DEMO_BUDGET) --run-dir $(DEMO_DIR)
+	$(BIN)/ganzoo sample $(DEMO_DIR) --n 64 --out $(DEMO_DIR)/demo-grid.png
+
+lint: setup
+	$(BIN)/ruff check .
+
+test: setup data lint
+	$(BIN)/pytest -q
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache .ruff_cache

@@ -1,0 +1,203 @@
+"""Writes G and D as SavedModel and ONNX, checks them against Keras, then commits atomically.
+
+Nothing is written in place: the folder is assembled under a temporary name next to
+its destination and renamed only after every parity check passed.
+"""
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import keras
+import numpy as np
+import onnx
+import onnxruntime as ort
+import tensorflow as tf
+
+from export import manifest as manifest_lib
+from zoo.adversarial import AdversarialModel
+from zoo.errors import ZooError
+
+PARITY_TOLERANCE = 1e-4  # max |onnxruntime - Keras| and |SavedModel - Keras| accepted
+OPSET = 17
+PARITY_BATCH = 16
+
+
+def _spec(name: str, dtype, shape) -> dict:
+    return {"name": name, "dtype": tf.as_dtype(dtype).name, "shape": [None, *shape]}
+
+
+def _network_io(model: AdversarialModel) -> dict[str, tuple[keras.Model, list, list]]:
+    """network -> (keras model, input specs, output specs), names as exported."""
+    return {
+        "generator": (
+            model.generator,
+            [_spec("z", "float32", (model.latent_dim,))],
+            [_spec("image", "float32", model.image_shape)],
+        ),
+        "discriminator": (
+            model.discriminator,
+            [_spec("image", "float32", model.image_shape)],
+            [_spec("logit", "float32", (1,))],
+        ),
+    }
+
+
+def _signature(inputs: list[dict]) -> list[tf.TensorSpec]:
+    return [tf.TensorSpec(s["shape"], s["dtype"], name=s["name"]) for s in inputs]
+
+
+def _call(network: keras.Model, inputs: list[dict], outputs: list[dict]):
+    """A function of named tensors returning named outputs, in inference mode."""
+
+    def serve(*tensors):
+        result = network(tensors[0] if len(tensors) == 1 else list(tensors), training=False)
+        result = result if isinstance(result, (list, tuple)) else [result]
+        return {o["name"]: r for o, r in zip(outputs, result, strict=True)}
+
+    return serve
+
+
+def _write_saved_model(network, inputs, outputs, path: Path) -> None:
+    archive = keras.export.ExportArchive()
+    archive.track(network)
+    archive.add_endpoint(
+        "serve", _call(network, inputs, outputs), input_signature=_signature(inputs)
+    )
+    archive.write_out(str(path), verbose=False)
+
+
+def _write_onnx(network, inputs, outputs, path: Path) -> None:
+    network.export(
+        str(path),
+        format="onnx",
+        input_signature=_signature(inputs),
+        opset_version=OPSET,
+        verbose=False,
+    )
+    graph_model = onnx.load(str(path))
+    graph = graph_model.graph
+    # tf2onnx names outputs after TF tensors ("Identity:0"); give them the contract's names.
+    for value, spec in zip(graph.output, outputs, strict=True):
+        old, new = value.name, spec["name"]
+        for node in graph.node:
+            node.output[:] = [new if o == old else o for o in node.output]
+            node.input[:] = [new if i == old else i for i in node.input]
+        value.name = new
+    for value in [*graph.input, *graph.output]:
+        value.type.tensor_type.shape.dim[0].dim_param = "batch"
+    onnx.checker.check_model(graph_model, full_check=True)
+    onnx.save(graph_model, str(path))
+
+
+def _parity_inputs(model: AdversarialModel, name: str, seed: int = 0) -> list[np.ndarray]:
+    z = model.sample_inputs(PARITY_BATCH, seed)
+    if name == "generator":
+        return [z["z"]]
+    # D is checked on what it will judge: generated images and (clipped) noise.
+    fakes = model.generate(PARITY_BATCH // 2, seed=seed)
+    noise = np.random.default_rng(seed).uniform(-1, 1, fakes.shape).astype(np.float32)
+    return [np.concatenate([fakes, noise])]
+
+
+def _max_diffs(network, inputs, outputs, folder: Path, name: str, arrays) -> dict[str, float]:
+    reference = _call(network, inputs, outputs)(*[tf.constant(a) for a in arrays])
+    session = ort.InferenceSession(str(folder / f"{name}.onnx"), providers=["CPUExecutionProvider"])
+    onnx_out = session.run(None, {s["name"]: a for s, a in zip(inputs, arrays, strict=True)})
+    served = tf.saved_model.load(str(folder / name)).signatures["serving_default"]
+    saved_out = served(**{s["name"]: tf.constant(a) for s, a in zip(inputs, arrays, strict=True)})
+    # One example alone must give the same answer: the batch dimension is truly dynamic.
+    single = session.run(None, {s["name"]: a[:1] for s, a in zip(inputs, arrays, strict=True)})
+    diffs = {"onnx": 0.0, "saved_model": 0.0, "onnx_batch_1": 0.0}
+    for spec, got in zip(outputs, onnx_out, strict=True):
+        want = reference[spec["name"]].numpy()
+        diffs["onnx"] = max(diffs["onnx"], float(np.max(np.abs(got - want))))
+        diffs["saved_model"] = max(
+            diffs["saved_model"], float(np.max(np.abs(saved_out[spec["name"]].numpy() - want)))
+        )
+    for got, spec in zip(single, outputs, strict=True):
+        want = reference[spec["name"]].numpy()[:1]
+        diffs["onnx_batch_1"] = max(diffs["onnx_batch_1"], float(np.max(np.abs(got - want))))
+    return diffs
+
+
+def export_model(model: AdversarialModel, out_dir: str | Path, *, replace: bool = False) -> dict:
+    """Exports G and D of `model` to `out_dir`; returns the manifest.
+
+    Raises ZooError, leaving nothing behind, when `out_dir` exists (unless `replace`)
+    or when an exported network differs from Keras by more than PARITY_TOLERANCE.
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not replace:
+        raise ZooError(f"{out_dir} already exists; remove it or pass --force to replace it")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
+    try:
+        networks, parity = {}, {}
+        for name, (network, inputs, outputs) in _network_io(model).items():
+            _write_saved_model(network, inputs, outputs, staging / name)
+            _write_onnx(network, inputs, outputs, staging / f"{name}.onnx")
+            diffs = _max_diffs(network, inputs, outputs, staging, name, _parity_inputs(model, name))
+            worst = max(diffs.values())
+            if not worst <= PARITY_TOLERANCE:  # also catches NaN
+                raise ZooError(
+                    f"{name}: exported outputs differ from Keras by {worst:.3g} "
+                    f"(tolerance {PARITY_TOLERANCE:g}); nothing was written"
+                )
+            parity[name] = {f"{k}_max_abs_diff": v for k, v in diffs.items()}
+            networks[name] = {
+                "saved_model": name,
+                "signature": "serving_default",
+                "onnx": f"{name}.onnx",
+                "inputs": inputs,
+                "outputs": outputs,
+            }
+        manifest = {
+            "format": manifest_lib.FORMAT,
+            "variant": getattr(type(model), "variant_name", type(model).__name__),
+            "latent_dim": model.latent_dim,
+            "latent_distribution": "standard_normal",
+            "image_shape": list(model.image_shape),
+            "image_layout": "NHWC",
+            "value_range": [-1.0, 1.0],
+            "num_classes": None,
+            "codes": None,
+            "opset": OPSET,
+            **networks,
+            "parity": {"tolerance": PARITY_TOLERANCE, "batch": PARITY_BATCH, **parity},
+            "versions": {
+                "tensorflow": tf.__version__,
+                "keras": keras.__version__,
+                "onnx": onnx.__version__,
+                "onnxruntime": ort.__version__,
+            },
+            "files": manifest_lib.file_hashes(staging),
+        }
+        (staging / manifest_lib.NAME).write_text(json.dumps(manifest, indent=2) + "\n")
+        _commit(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return manifest
+
+
+def _commit(staging: Path, out_dir: Path) -> None:
+    """Moves the finished folder into place; an old one is swapped out, then removed."""
+    old = None
+    if out_dir.exists():
+        old = out_dir.with_name(f".{out_dir.name}.old-{staging.name.rsplit('-', 1)[-1]}")
+        out_dir.rename(old)
+    staging.rename(out_dir)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def export_run(
+    run_dir: str | Path, out_dir: str | Path | None = None, *, replace: bool = False
+) -> dict:
+    """Exports the trained GAN of a run directory to `out_dir` (default `run_dir/export`)."""
+    from recipes.training import load_run
+
+    model = load_run(run_dir)
+    return export_model(model, out_dir or Path(run_dir) / "export", replace=replace)

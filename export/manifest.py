@@ -1,0 +1,49 @@
+"""manifest.json: what an exported folder holds, read and verified without TensorFlow."""
+
+import hashlib
+import json
+from pathlib import Path
+
+from zoo.errors import ZooError
+
+FORMAT = "gan-zoo-export/1"
+NAME = "manifest.json"
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_hashes(root: Path) -> dict[str, str]:
+    """sha256 of every file under `root` but the manifest, by relative POSIX path."""
+    return {
+        p.relative_to(root).as_posix(): sha256(p)
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name != NAME
+    }
+
+
+def read(export_dir: str | Path, verify: bool = True) -> dict:
+    """Loads manifest.json; with `verify`, checks every listed file's sha256."""
+    export_dir = Path(export_dir)
+    path = export_dir / NAME
+    if not path.is_file():
+        raise ZooError(f"{export_dir} has no {NAME}; is it an export folder?")
+    try:
+        manifest = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise ZooError(f"{path} is not valid JSON: {e}") from e
+    if manifest.get("format") != FORMAT:
+        raise ZooError(f"{path} is not a {FORMAT} manifest")
+    if verify:
+        for name, expected in manifest["files"].items():
+            file = export_dir / name
+            if not file.is_file():
+                raise ZooError(f"{file} is listed in the manifest but missing")
+            if sha256(file) != expected:
+                raise ZooError(f"{file} does not match its sha256 in the manifest; it was modified")
+    return manifest

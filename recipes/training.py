@@ -1,0 +1,182 @@
+"""Runs a recipe: data, model, `fit` with the standard callbacks, then the run's artifacts.
+
+A run directory holds:
+    config.json      the recipe (a rerun with another recipe is refused)
+    logs/            TensorBoard: scalars every step, a sample grid every `grid_every` epochs
+    backup/          BackupAndRestore: a rerun with the same directory resumes from here
+    samples/         the grids as PNG
+    final.keras      the trained GAN (G, D, optimizers)
+    samples.png      a grid from the final generator
+    summary.json     steps, wall time, images/s, why it stopped
+    export/          SavedModel + ONNX + manifest.json (see export/)
+"""
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import keras
+
+import zoo
+from recipes import Recipe
+from zoo import callbacks, data, images
+from zoo.errors import ZooError
+
+# Fields a rerun may change without making it a different run.
+_RESUMABLE_CHANGES = {"epochs", "steps_per_epoch", "grid_every", "description"}
+
+
+def build_model(recipe: Recipe, image_shape) -> zoo.AdversarialModel:
+    """The recipe's GAN, compiled with its optimizers."""
+    kwargs = dict(
+        image_shape=image_shape,
+        latent_dim=recipe.latent_dim,
+        g_width=recipe.g_width,
+        d_width=recipe.d_width,
+        d_steps=recipe.d_steps,
+        loss=recipe.loss,
+        label_smoothing=recipe.label_smoothing,
+        seed=recipe.seed,
+    )
+    if recipe.variant == "gan":
+        kwargs["d_dropout"] = recipe.d_dropout
+    model = zoo.build(recipe.variant, **kwargs)
+    model.compile(
+        d_optimizer=_optimizer(recipe, recipe.d_lr),
+        g_optimizer=_optimizer(recipe, recipe.g_lr),
+        jit_compile=recipe.jit_compile,
+    )
+    return model
+
+
+def _optimizer(recipe: Recipe, learning_rate: float) -> keras.optimizers.Optimizer:
+    if recipe.optimizer == "sgd":
+        return keras.optimizers.SGD(learning_rate, momentum=recipe.momentum)
+    return keras.optimizers.Adam(learning_rate, beta_1=recipe.beta_1)
+
+
+class _ResumingTensorBoard(keras.callbacks.TensorBoard):
+    """Keras' TensorBoard callback, with step-level scalars numbered by G's optimizer step,
+    so a resumed run continues its curves instead of drawing over them."""
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self._global_train_batch = int(self.model.g_optimizer.iterations.numpy())
+
+
+def train(
+    recipe: Recipe,
+    run_dir: str | os.PathLike,
+    *,
+    time_budget: float | None = None,
+    export: bool = True,
+    verbose: str | int = "auto",
+) -> dict:
+    """Trains `recipe` into `run_dir` (resuming if it was interrupted); returns the summary."""
+    run_dir = Path(run_dir)
+    _write_or_check_config(recipe, run_dir)
+    keras.utils.set_random_seed(recipe.seed)
+
+    spec = data.spec(recipe.dataset)
+    images_per_step = recipe.batch_size * recipe.d_steps
+    dataset = data.load(
+        recipe.dataset,
+        "train",
+        images_per_step,
+        repeat=recipe.steps_per_epoch is not None,
+        seed=recipe.seed,
+    )
+    model = build_model(recipe, spec.image_shape)
+
+    budget = callbacks.TimeBudget(time_budget) if time_budget else None
+    throughput = callbacks.Throughput(images_per_step)
+    fit_callbacks = [
+        keras.callbacks.BackupAndRestore(str(run_dir / "backup"), delete_checkpoint=False),
+        _ResumingTensorBoard(str(run_dir / "logs"), update_freq=1, write_graph=False),
+        callbacks.ImageGrid(run_dir / "logs", run_dir / "samples", every=recipe.grid_every),
+        keras.callbacks.TerminateOnNaN(),
+        throughput,
+        *([budget] if budget else []),
+    ]
+    start = time.monotonic()
+    model.fit(
+        dataset,
+        epochs=recipe.epochs,
+        steps_per_epoch=recipe.steps_per_epoch,
+        callbacks=fit_callbacks,
+        verbose=verbose,
+    )
+    wall = time.monotonic() - start
+
+    _save_atomic(model, run_dir / "final.keras")
+    images.save_png(run_dir / "samples.png", images.grid(model.generate(64, seed=recipe.seed)), 2)
+    summary = {
+        "recipe": recipe.name,
+        "generator_steps": int(model.g_optimizer.iterations.numpy()),
+        "discriminator_steps": int(model.d_optimizer.iterations.numpy()),
+        "wall_seconds": round(wall, 2),
+        "train_images_per_second": (
+            round(throughput.images_per_second, 1) if throughput.images_per_second else None
+        ),
+        "stopped_by": "time_budget" if budget and budget.stopped_at_step else "epochs",
+    }
+    _write_json(run_dir / "summary.json", summary)
+    if export:
+        from export.artifacts import export_run
+
+        export_run(run_dir, replace=True)
+    return summary
+
+
+def _write_or_check_config(recipe: Recipe, run_dir: Path) -> None:
+    path = run_dir / "config.json"
+    config = recipe.to_dict()
+    if path.exists():
+        previous = json.loads(path.read_text())
+        changed = sorted(
+            k
+            for k in set(config) | set(previous)
+            if k not in _RESUMABLE_CHANGES and config.get(k) != previous.get(k)
+        )
+        if changed:
+            raise ZooError(
+                f"{run_dir} holds a run of another recipe (differs in {', '.join(changed)}); "
+                "choose another --run-dir"
+            )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _write_json(path, config)
+
+
+def _write_json(path: Path, obj) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w") as f:
+        json.dump(obj, f, indent=2)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def _save_atomic(model: keras.Model, path: Path) -> None:
+    tmp = path.with_name(f".{path.stem}.tmp.keras")
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def load_run(run_dir: str | os.PathLike) -> zoo.AdversarialModel:
+    """The trained GAN of a run directory (`final.keras`, loaded with safe_mode)."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise ZooError(f"run directory {run_dir} does not exist")
+    path = run_dir / "final.keras"
+    if not path.is_file():
+        raise ZooError(
+            f"{run_dir} has no final.keras; train it first (ganzoo train --run-dir {run_dir})"
+        )
+    try:
+        return keras.models.load_model(path, safe_mode=True)
+    except Exception as e:
+        raise ZooError(f"cannot load {path}: {type(e).__name__}: {str(e).splitlines()[0]}") from e

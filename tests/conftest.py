@@ -1,0 +1,17 @@
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pytest
+
+from zoo import data
+
+
+@pytest.fixture(scope="session")
+def fashion_mnist_dir(tmp_path_factory):
+    """A tfds data dir where the real Fashion-MNIST was prepared offline in this session."""
+    if not (data.DEBIAN_FASHION_MNIST / "train-images-idx3-ubyte.gz").exists():
+        pytest.skip("Debian's dataset-fashion-mnist is not installed (make test installs it)")
+    root = tmp_path_factory.mktemp("tfds")
+    data.prepare("fashion_mnist", str(root))
+    return root

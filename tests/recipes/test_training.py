@@ -1,0 +1,21 @@
+import dataclasses
+import json
+
+import recipes
+from recipes.training import load_run
+
+
+def test_time_budget_stops_after_the_crossing_step(tmp_path, fashion_mnist_dir, monkeypatch):
+    monkeypatch.setenv("TFDS_DATA_DIR", str(fashion_mnist_dir))
+    recipe = dataclasses.replace(
+        recipes.get("gan-mlp-fashion-mnist"), g_width=8, d_width=8, batch_size=16, epochs=5,
+        steps_per_epoch=50,
+    )  # fmt: skip
+    summary = recipes.run(recipe, tmp_path, time_budget=1e-6, export=False, verbose=0)
+    assert summary["stopped_by"] == "time_budget"
+    assert summary["generator_steps"] == 1  # the first step already crosses the budget
+    assert json.loads((tmp_path / "summary.json").read_text()) == summary
+    assert (tmp_path / "samples" / "epoch_0001.png").exists()
+    assert (tmp_path / "samples.png").exists()
+    model = load_run(tmp_path)
+    assert int(model.g_optimizer.iterations) == 1

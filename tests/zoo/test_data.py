@@ -1,0 +1,63 @@
+import shutil
+
+import numpy as np
+import pytest
+
+from zoo import data
+from zoo.errors import ZooError
+
+
+def test_offline_fashion_mnist_is_the_real_dataset(fashion_mnist_dir):
+    builder = data.prepare("fashion_mnist", str(fashion_mnist_dir))
+    assert builder.info.splits["train"].num_examples == 60_000
+    assert builder.info.splits["test"].num_examples == 10_000
+    ds = data.load("fashion_mnist", "test", batch_size=1000, data_dir=str(fashion_mnist_dir),
+                   shuffle=False)  # fmt: skip
+    images, labels = zip(*[(x.numpy(), y.numpy()) for x, y in ds], strict=True)
+    images, labels = np.concatenate(images), np.concatenate(labels)
+    assert images.shape == (10_000, 28, 28, 1) and images.dtype == np.float32
+    assert images.min() == -1.0 and images.max() == 1.0
+    assert labels.dtype == np.int32 and set(np.unique(labels)) == set(range(10))
+    assert np.all(np.bincount(labels) == 1000)  # the test split is balanced
+
+
+def test_training_batches_are_shuffled_and_full(fashion_mnist_dir):
+    ds = data.load("fashion_mnist", batch_size=128, data_dir=str(fashion_mnist_dir), seed=1)
+    assert ds.cardinality().numpy() == 60_000 // 128  # drop_remainder
+    first = next(iter(ds))[1].numpy()
+    ordered = next(iter(data.load("fashion_mnist", batch_size=128, shuffle=False,
+                                  data_dir=str(fashion_mnist_dir))))[1].numpy()  # fmt: skip
+    assert not np.array_equal(first, ordered)
+    repeated = data.load(
+        "fashion_mnist", batch_size=128, repeat=True, data_dir=str(fashion_mnist_dir)
+    )
+    assert repeated.cardinality().numpy() < 0  # infinite
+
+
+def test_a_modified_source_file_fails_the_checksum(tmp_path, monkeypatch):
+    if not (data.DEBIAN_FASHION_MNIST / "t10k-labels-idx1-ubyte.gz").exists():
+        pytest.skip("Debian's dataset-fashion-mnist is not installed")
+    source = tmp_path / "debian"
+    shutil.copytree(data.DEBIAN_FASHION_MNIST, source)
+    labels = source / "t10k-labels-idx1-ubyte.gz"
+    raw = bytearray(labels.read_bytes())
+    raw[-20] ^= 0xFF
+    labels.write_bytes(bytes(raw))
+    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", source)
+    with pytest.raises(ZooError, match="checksum"):
+        data.prepare("fashion_mnist", str(tmp_path / "tfds"))
+
+
+def test_no_data_and_no_network_says_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "absent")
+    monkeypatch.setenv(data.OFFLINE_ENV, "1")
+    with pytest.raises(ZooError, match="apt-get install dataset-fashion-mnist") as error:
+        data.load("fashion_mnist", data_dir=str(tmp_path / "tfds"))
+    assert "\n" not in str(error.value)
+
+
+def test_unknown_dataset_and_split(fashion_mnist_dir):
+    with pytest.raises(ZooError, match=r"unknown dataset 'imagenet42'; supported: .*fashion_mnist"):
+        data.load("imagenet42")
+    with pytest.raises(ZooError, match="no split 'validation'"):
+        data.load("fashion_mnist", "validation", data_dir=str(fashion_mnist_dir))
