@@ -16,7 +16,7 @@ import onnxruntime as ort
 import tensorflow as tf
 
 from export import manifest as manifest_lib
-from zoo.adversarial import AdversarialModel
+from zoo.adversarial import AdversarialModel, feed
 from zoo.errors import ZooError
 
 PARITY_TOLERANCE = 1e-4  # max |onnxruntime - Keras| and |SavedModel - Keras| accepted
@@ -29,19 +29,21 @@ def _spec(name: str, dtype, shape) -> dict:
 
 
 def _network_io(model: AdversarialModel) -> dict[str, tuple[keras.Model, list, list]]:
-    """network -> (keras model, input specs, output specs), names as exported."""
-    return {
-        "generator": (
-            model.generator,
-            [_spec("z", "float32", (model.latent_dim,))],
-            [_spec("image", "float32", model.image_shape)],
-        ),
-        "discriminator": (
-            model.discriminator,
-            [_spec("image", "float32", model.image_shape)],
-            [_spec("logit", "float32", (1,))],
-        ),
-    }
+    """network -> (keras model, input specs, output specs), named as the networks name them.
+
+    The generator exported is the one users sample from (the EMA of G when kept).
+    """
+    io = {}
+    for name, network in [
+        ("generator", model.sampling_generator),
+        ("discriminator", model.discriminator),
+    ]:
+        inputs = [_spec(t.name, t.dtype, t.shape[1:]) for t in network.inputs]
+        outputs = [
+            _spec(n, t.dtype, t.shape[1:]) for n, t in zip(network.output_names, network.outputs, strict=True)
+        ]
+        io[name] = (network, inputs, outputs)
+    return io
 
 
 def _signature(inputs: list[dict]) -> list[tf.TensorSpec]:
@@ -49,10 +51,11 @@ def _signature(inputs: list[dict]) -> list[tf.TensorSpec]:
 
 
 def _call(network: keras.Model, inputs: list[dict], outputs: list[dict]):
-    """A function of named tensors returning named outputs, in inference mode."""
+    """A function of the inputs, positionally, returning named outputs, in inference mode."""
 
     def serve(*tensors):
-        result = network(tensors[0] if len(tensors) == 1 else list(tensors), training=False)
+        named = {spec["name"]: t for spec, t in zip(inputs, tensors, strict=True)}
+        result = network(feed(network, named), training=False)
         result = result if isinstance(result, (list, tuple)) else [result]
         return {o["name"]: r for o, r in zip(outputs, result, strict=True)}
 
@@ -62,20 +65,15 @@ def _call(network: keras.Model, inputs: list[dict], outputs: list[dict]):
 def _write_saved_model(network, inputs, outputs, path: Path) -> None:
     archive = keras.export.ExportArchive()
     archive.track(network)
-    archive.add_endpoint(
-        "serve", _call(network, inputs, outputs), input_signature=_signature(inputs)
-    )
+    archive.add_endpoint("serve", _call(network, inputs, outputs), input_signature=_signature(inputs))
     archive.write_out(str(path), verbose=False)
 
 
 def _write_onnx(network, inputs, outputs, path: Path) -> None:
-    network.export(
-        str(path),
-        format="onnx",
-        input_signature=_signature(inputs),
-        opset_version=OPSET,
-        verbose=False,
-    )
+    signature = _signature(inputs)
+    # Keras reads [spec] as one input and [[spec, spec, ...]] as a model of several.
+    signature = signature if len(signature) == 1 else [signature]
+    network.export(str(path), format="onnx", input_signature=signature, opset_version=OPSET, verbose=False)
     graph_model = onnx.load(str(path))
     graph = graph_model.graph
     # tf2onnx names outputs after TF tensors ("Identity:0"); give them the contract's names.
@@ -91,24 +89,25 @@ def _write_onnx(network, inputs, outputs, path: Path) -> None:
     onnx.save(graph_model, str(path))
 
 
-def _parity_inputs(model: AdversarialModel, name: str, seed: int = 0) -> list[np.ndarray]:
-    z = model.sample_inputs(PARITY_BATCH, seed)
-    if name == "generator":
-        return [z["z"]]
-    # D is checked on what it will judge: generated images and (clipped) noise.
-    fakes = model.generate(PARITY_BATCH // 2, seed=seed)
-    noise = np.random.default_rng(seed).uniform(-1, 1, fakes.shape).astype(np.float32)
-    return [np.concatenate([fakes, noise])]
+def _parity_inputs(model: AdversarialModel, name: str, inputs: list[dict], seed: int = 0) -> list[np.ndarray]:
+    """Inputs in signature order: G's as users sample them; D's on generated images and noise."""
+    sampled = model.sample_inputs(PARITY_BATCH, seed)
+    if name == "discriminator":
+        fakes = model.generate(PARITY_BATCH // 2, seed=seed)
+        noise = np.random.default_rng(seed).uniform(-1, 1, fakes.shape).astype(np.float32)
+        sampled["image"] = np.concatenate([fakes, noise])
+    return [sampled[spec["name"]] for spec in inputs]
 
 
 def _max_diffs(network, inputs, outputs, folder: Path, name: str, arrays) -> dict[str, float]:
     reference = _call(network, inputs, outputs)(*[tf.constant(a) for a in arrays])
     session = ort.InferenceSession(str(folder / f"{name}.onnx"), providers=["CPUExecutionProvider"])
-    onnx_out = session.run(None, {s["name"]: a for s, a in zip(inputs, arrays, strict=True)})
+    names = [o["name"] for o in outputs]
+    onnx_out = session.run(names, {s["name"]: a for s, a in zip(inputs, arrays, strict=True)})
     served = tf.saved_model.load(str(folder / name)).signatures["serving_default"]
     saved_out = served(**{s["name"]: tf.constant(a) for s, a in zip(inputs, arrays, strict=True)})
     # One example alone must give the same answer: the batch dimension is truly dynamic.
-    single = session.run(None, {s["name"]: a[:1] for s, a in zip(inputs, arrays, strict=True)})
+    single = session.run(names, {s["name"]: a[:1] for s, a in zip(inputs, arrays, strict=True)})
     diffs = {"onnx": 0.0, "saved_model": 0.0, "onnx_batch_1": 0.0}
     for spec, got in zip(outputs, onnx_out, strict=True):
         want = reference[spec["name"]].numpy()
@@ -138,7 +137,8 @@ def export_model(model: AdversarialModel, out_dir: str | Path, *, replace: bool 
         for name, (network, inputs, outputs) in _network_io(model).items():
             _write_saved_model(network, inputs, outputs, staging / name)
             _write_onnx(network, inputs, outputs, staging / f"{name}.onnx")
-            diffs = _max_diffs(network, inputs, outputs, staging, name, _parity_inputs(model, name))
+            arrays = _parity_inputs(model, name, inputs)
+            diffs = _max_diffs(network, inputs, outputs, staging, name, arrays)
             worst = max(diffs.values())
             if not worst <= PARITY_TOLERANCE:  # also catches NaN
                 raise ZooError(
@@ -161,8 +161,8 @@ def export_model(model: AdversarialModel, out_dir: str | Path, *, replace: bool 
             "image_shape": list(model.image_shape),
             "image_layout": "NHWC",
             "value_range": [-1.0, 1.0],
-            "num_classes": None,
-            "codes": None,
+            "num_classes": model.num_classes,
+            "codes": model.codes,
             "opset": OPSET,
             **networks,
             "parity": {"tolerance": PARITY_TOLERANCE, "batch": PARITY_BATCH, **parity},
@@ -193,9 +193,7 @@ def _commit(staging: Path, out_dir: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def export_run(
-    run_dir: str | Path, out_dir: str | Path | None = None, *, replace: bool = False
-) -> dict:
+def export_run(run_dir: str | Path, out_dir: str | Path | None = None, *, replace: bool = False) -> dict:
     """Exports the trained GAN of a run directory to `out_dir` (default `run_dir/export`)."""
     from recipes.training import load_run
 

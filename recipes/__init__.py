@@ -16,7 +16,10 @@ DEFAULT_RECIPE = "dcgan-fashion-mnist"
 
 @dataclass(frozen=True)
 class Recipe:
-    """Everything that defines a training run; saved as the run's config.json."""
+    """Everything that defines a training run; saved as the run's config.json.
+
+    Fields set to None take the variant's own default (e.g. wgan's loss and d_steps).
+    """
 
     name: str
     variant: str  # a name in zoo.available()
@@ -26,41 +29,51 @@ class Recipe:
     g_width: int = 64  # generator width (see the variant's create())
     d_width: int = 64  # discriminator width
     d_dropout: float = 0.3  # MLP discriminators only
-    loss: str = "non_saturating"  # a name in zoo.losses.LOSSES
+    minibatch_discrimination: int = 0  # kernels of a MinibatchDiscrimination layer in D; 0 is off
+    loss: str | None = None  # a name in zoo.losses.LOSSES
+    d_steps: int | None = None  # discriminator updates per generator update (k)
     label_smoothing: float = 0.0  # one-sided: real target 1 - label_smoothing
-    d_steps: int = 1  # discriminator updates per generator update (k)
+    gradient_penalty: float | None = None  # WGAN-GP lambda
+    r1_gamma: float = 0.0  # R1 penalty on real data
+    weight_clip: float | None = None  # WGAN weight clipping bound
+    feature_matching: float = 0.0  # weight of the feature-matching term in G's loss
+    historical_averaging: float = 0.0  # weight of the historical-averaging penalty
+    ema_decay: float = 0.0  # EMA of G's weights for sampling and export; 0 is off
+    diff_augment: str = ""  # DiffAugment policy, e.g. "color,translation,cutout"
+    instance_noise: float = 0.0  # stddev of noise on D's inputs
+    instance_noise_decay_steps: int = 0  # anneal it to 0 over this many G steps
     batch_size: int = 128  # images per discriminator update
     epochs: int = 20
     steps_per_epoch: int | None = None  # None: one pass over the data per epoch
-    optimizer: str = "adam"  # adam | sgd (momentum SGD, as in the original GAN)
-    g_lr: float = 2e-4
+    optimizer: str = "adam"  # adam | rmsprop | sgd (momentum SGD, as in the original GAN)
+    g_lr: float = 2e-4  # different g_lr and d_lr: the two time-scale update rule (TTUR)
     d_lr: float = 2e-4
     beta_1: float = 0.5  # Adam's beta_1 (DCGAN's 0.5)
+    beta_2: float = 0.999  # Adam's beta_2
     momentum: float = 0.9  # SGD momentum
     jit_compile: bool = False  # XLA; measured slower than oneDNN on CPU (DESIGN.md)
     seed: int = 0
     grid_every: int = 1  # epochs between sample grids
 
     def __post_init__(self):
-        for name in (
-            "latent_dim",
-            "g_width",
-            "d_width",
-            "d_steps",
-            "batch_size",
-            "epochs",
-            "grid_every",
-        ):
-            if getattr(self, name) < 1:
-                raise ZooError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
-            raise ZooError(f"steps_per_epoch must be at least 1, got {self.steps_per_epoch}")
-        if self.optimizer not in ("adam", "sgd"):
-            raise ZooError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
-        if not 0.0 <= self.label_smoothing < 1.0:
-            raise ZooError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
-        if not 0.0 <= self.d_dropout < 1.0:
-            raise ZooError(f"d_dropout must be in [0, 1), got {self.d_dropout}")
+        at_least_one = ("latent_dim", "g_width", "d_width", "d_steps", "batch_size", "epochs", "grid_every",
+                        "steps_per_epoch")  # fmt: skip
+        for name in at_least_one:
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ZooError(f"{name} must be at least 1, got {value}")
+        non_negative = ("minibatch_discrimination", "r1_gamma", "feature_matching", "historical_averaging",
+                        "instance_noise", "instance_noise_decay_steps", "gradient_penalty",
+                        "weight_clip")  # fmt: skip
+        for name in non_negative:
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ZooError(f"{name} must be non-negative, got {value}")
+        if self.optimizer not in ("adam", "rmsprop", "sgd"):
+            raise ZooError(f"optimizer must be 'adam', 'rmsprop' or 'sgd', got {self.optimizer!r}")
+        for name in ("label_smoothing", "d_dropout", "ema_decay"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ZooError(f"{name} must be in [0, 1), got {getattr(self, name)}")
         for name in ("g_lr", "d_lr"):
             if getattr(self, name) <= 0:
                 raise ZooError(f"{name} must be positive, got {getattr(self, name)}")
@@ -116,63 +129,49 @@ def _parse(key: str, text: str, type_) -> typing.Any:
     raise ZooError(f"{key} cannot be set from the command line")
 
 
-RECIPES: dict[str, Recipe] = {
-    r.name: r
-    for r in [
-        Recipe(
-            name="gan-mlp-mnist",
-            variant="gan",
-            dataset="mnist",
-            description="Goodfellow et al.'s MLP GAN on MNIST, momentum SGD as in the paper",
-            g_width=256,
-            d_width=256,
-            optimizer="sgd",
-            g_lr=0.02,
-            d_lr=0.02,
-            momentum=0.7,
-            batch_size=100,
-            epochs=50,
-        ),
-        Recipe(
-            name="gan-mlp-fashion-mnist",
-            variant="gan",
-            dataset="fashion_mnist",
-            description="MLP GAN on Fashion-MNIST with Adam",
-            g_width=256,
-            d_width=256,
-            epochs=30,
-        ),
-        Recipe(
-            name="dcgan-fashion-mnist",
-            variant="dcgan",
-            dataset="fashion_mnist",
-            description="DCGAN on Fashion-MNIST (the default recipe)",
-            latent_dim=100,
-            g_width=64,
-            d_width=64,
-            label_smoothing=0.1,
-            epochs=20,
-        ),
-        Recipe(
-            name="dcgan-cifar10",
-            variant="dcgan",
-            dataset="cifar10",
-            description="DCGAN on CIFAR-10 (32x32 RGB)",
-            g_width=64,
-            d_width=64,
-            epochs=50,
-        ),
-        Recipe(
-            name="dcgan-celeba-64",
-            variant="dcgan",
-            dataset="celeb_a",
-            description="DCGAN on CelebA faces, center-cropped to 64x64 as in the paper",
-            g_width=64,
-            d_width=64,
-            epochs=20,
-        ),
-    ]
-}
+def _recipes(*recipes: Recipe) -> dict[str, Recipe]:
+    return {r.name: r for r in recipes}
+
+
+_DCGAN = dict(g_width=64, d_width=64)  # the DCGAN networks at their usual width
+# Optimizers as each paper trains.
+_WGAN = dict(optimizer="rmsprop", g_lr=5e-5, d_lr=5e-5)
+_WGAN_GP = dict(g_lr=1e-4, d_lr=1e-4, beta_1=0.0, beta_2=0.9)
+_INFOGAN = dict(latent_dim=62, g_lr=1e-3, d_lr=2e-4)
+
+RECIPES: dict[str, Recipe] = _recipes(
+    Recipe("gan-mlp-mnist", "gan", "mnist", "Goodfellow et al.'s MLP GAN, momentum SGD as in the paper",
+           g_width=256, d_width=256, optimizer="sgd", g_lr=0.02, d_lr=0.02, momentum=0.7, batch_size=100,
+           epochs=50),
+    Recipe("gan-mlp-fashion-mnist", "gan", "fashion_mnist", "MLP GAN with Adam", g_width=256, d_width=256,
+           epochs=30),
+    Recipe("dcgan-fashion-mnist", "dcgan", "fashion_mnist", "DCGAN (the default recipe)",
+           label_smoothing=0.1, **_DCGAN),
+    Recipe("dcgan-cifar10", "dcgan", "cifar10", "DCGAN on 32x32 RGB", epochs=50, **_DCGAN),
+    Recipe("dcgan-celeba-64", "dcgan", "celeb_a", "DCGAN on faces cropped to 64x64, as in the paper",
+           **_DCGAN),
+    Recipe("cgan-fashion-mnist", "cgan", "fashion_mnist", "conditional GAN, the label feeds G and D",
+           **_DCGAN),
+    Recipe("cgan-mnist", "cgan", "mnist", "conditional GAN on the paper's MNIST", **_DCGAN),
+    Recipe("acgan-fashion-mnist", "acgan", "fashion_mnist", "auxiliary-classifier GAN", **_DCGAN),
+    Recipe("acgan-cifar10", "acgan", "cifar10", "auxiliary-classifier GAN on the paper's CIFAR-10",
+           epochs=50, **_DCGAN),
+    Recipe("infogan-fashion-mnist", "infogan", "fashion_mnist",
+           "InfoGAN: 10-way categorical + 2 continuous codes", **_INFOGAN, **_DCGAN),
+    Recipe("infogan-mnist", "infogan", "mnist", "InfoGAN on the paper's MNIST", **_INFOGAN, **_DCGAN),
+    Recipe("lsgan-fashion-mnist", "lsgan", "fashion_mnist", "least-squares GAN", **_DCGAN),
+    Recipe("lsgan-cifar10", "lsgan", "cifar10", "least-squares GAN on CIFAR-10", epochs=50, **_DCGAN),
+    Recipe("wgan-fashion-mnist", "wgan", "fashion_mnist", "Wasserstein GAN, weight clipping, n_critic 5",
+           **_WGAN, **_DCGAN),
+    Recipe("wgan-cifar10", "wgan", "cifar10", "Wasserstein GAN on CIFAR-10", epochs=50, **_WGAN, **_DCGAN),
+    Recipe("wgan-gp-fashion-mnist", "wgan-gp", "fashion_mnist", "WGAN with gradient penalty",
+           **_WGAN_GP, **_DCGAN),
+    Recipe("wgan-gp-cifar10", "wgan-gp", "cifar10", "WGAN-GP on the paper's CIFAR-10", epochs=50,
+           **_WGAN_GP, **_DCGAN),
+    Recipe("sngan-fashion-mnist", "sngan", "fashion_mnist", "spectrally normalized D, hinge loss",
+           **_DCGAN),
+    Recipe("sngan-cifar10", "sngan", "cifar10", "SNGAN on the paper's CIFAR-10", epochs=50, **_DCGAN),
+)  # fmt: skip
 
 
 def get(name: str) -> Recipe:

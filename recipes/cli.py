@@ -14,8 +14,11 @@ from zoo.errors import ZooError
 
 
 class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (no usage dump), like every other error."""
+
     def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        command = self.prog.removeprefix("ganzoo").strip()
+        self.exit(2, f"ganzoo: error: {command + ': ' if command else ''}{message}\n")
 
 
 def _positive_int(text: str) -> int:

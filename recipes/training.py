@@ -21,28 +21,37 @@ import keras
 
 import zoo
 from recipes import Recipe
-from zoo import callbacks, data, images
+from zoo import callbacks, data, images, registry
 from zoo.errors import ZooError
 
 # Fields a rerun may change without making it a different run.
 _RESUMABLE_CHANGES = {"epochs", "steps_per_epoch", "grid_every", "description"}
 
 
-def build_model(recipe: Recipe, image_shape) -> zoo.AdversarialModel:
-    """The recipe's GAN, compiled with its optimizers."""
-    kwargs = dict(
-        image_shape=image_shape,
-        latent_dim=recipe.latent_dim,
-        g_width=recipe.g_width,
-        d_width=recipe.d_width,
-        d_steps=recipe.d_steps,
-        loss=recipe.loss,
-        label_smoothing=recipe.label_smoothing,
-        seed=recipe.seed,
-    )
+# Recipe fields passed to the model when set (None: the variant's default).
+_MODEL_FIELDS = (
+    "d_steps", "loss", "label_smoothing", "gradient_penalty", "r1_gamma", "weight_clip",
+    "feature_matching", "historical_averaging", "ema_decay", "diff_augment", "instance_noise",
+    "instance_noise_decay_steps", "seed",
+)  # fmt: skip
+
+
+def build_model(recipe: Recipe, spec: data.DatasetSpec) -> zoo.AdversarialModel:
+    """The recipe's GAN for a dataset, compiled with its optimizers."""
+    variant = registry.variant_class(recipe.variant)
+    kwargs = {f: getattr(recipe, f) for f in _MODEL_FIELDS if getattr(recipe, f) is not None}
+    kwargs.update(latent_dim=recipe.latent_dim, g_width=recipe.g_width, d_width=recipe.d_width,
+                  minibatch_discrimination=recipe.minibatch_discrimination)  # fmt: skip
     if recipe.variant == "gan":
         kwargs["d_dropout"] = recipe.d_dropout
-    model = zoo.build(recipe.variant, **kwargs)
+    if variant.conditional:
+        if not spec.num_classes:
+            raise ZooError(f"{recipe.variant} needs class labels; {recipe.dataset} has none")
+        kwargs["num_classes"] = spec.num_classes
+    try:
+        model = zoo.build(recipe.variant, image_shape=spec.image_shape, **kwargs)
+    except ValueError as e:
+        raise ZooError(f"recipe {recipe.name}: {e}") from e
     model.compile(
         d_optimizer=_optimizer(recipe, recipe.d_lr),
         g_optimizer=_optimizer(recipe, recipe.g_lr),
@@ -54,7 +63,9 @@ def build_model(recipe: Recipe, image_shape) -> zoo.AdversarialModel:
 def _optimizer(recipe: Recipe, learning_rate: float) -> keras.optimizers.Optimizer:
     if recipe.optimizer == "sgd":
         return keras.optimizers.SGD(learning_rate, momentum=recipe.momentum)
-    return keras.optimizers.Adam(learning_rate, beta_1=recipe.beta_1)
+    if recipe.optimizer == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate)
+    return keras.optimizers.Adam(learning_rate, beta_1=recipe.beta_1, beta_2=recipe.beta_2)
 
 
 class _ResumingTensorBoard(keras.callbacks.TensorBoard):
@@ -80,7 +91,8 @@ def train(
     keras.utils.set_random_seed(recipe.seed)
 
     spec = data.spec(recipe.dataset)
-    images_per_step = recipe.batch_size * recipe.d_steps
+    model = build_model(recipe, spec)
+    images_per_step = recipe.batch_size * model.d_steps  # one minibatch per D update
     dataset = data.load(
         recipe.dataset,
         "train",
@@ -88,7 +100,6 @@ def train(
         repeat=recipe.steps_per_epoch is not None,
         seed=recipe.seed,
     )
-    model = build_model(recipe, spec.image_shape)
 
     budget = callbacks.TimeBudget(time_budget) if time_budget else None
     throughput = callbacks.Throughput(images_per_step)
@@ -173,9 +184,7 @@ def load_run(run_dir: str | os.PathLike) -> zoo.AdversarialModel:
         raise ZooError(f"run directory {run_dir} does not exist")
     path = run_dir / "final.keras"
     if not path.is_file():
-        raise ZooError(
-            f"{run_dir} has no final.keras; train it first (ganzoo train --run-dir {run_dir})"
-        )
+        raise ZooError(f"{run_dir} has no final.keras; train it first (ganzoo train --run-dir {run_dir})")
     try:
         return keras.models.load_model(path, safe_mode=True)
     except Exception as e:

@@ -2,9 +2,16 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import keras
 import pytest
 
 from zoo import data
+
+
+@pytest.fixture(autouse=True)
+def _seeded():
+    """Every test starts from the same weights and noise."""
+    keras.utils.set_random_seed(0)
 
 
 @pytest.fixture(scope="session")

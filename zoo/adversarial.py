@@ -4,7 +4,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from zoo import losses
+from zoo import augment, losses, regularizers
+
+
+def feed(network: keras.Model, named: dict):
+    """Named inputs -> the structure a functional network was built with (one tensor or a list)."""
+    values = [named[t.name] for t in network.inputs]
+    return values[0] if len(values) == 1 else values
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -16,29 +22,53 @@ class AdversarialModel(keras.Model):
     then one generator update. The incoming batch is therefore split into `d_steps`
     equal minibatches; feed batches of `d_steps * m` to train on minibatches of `m`.
 
-    Variants change the game through small hooks (`discriminator_loss`,
-    `generator_loss`, `sample_latent`, `generator_inputs`, `discriminator_inputs`)
-    rather than by rewriting the step.
+    Variants change the game through small hooks rather than by rewriting the step:
+    `generator_inputs` / `discriminator_inputs` (what G and D are called with),
+    `discriminator_loss` / `generator_loss`, `discriminator_aux_loss` /
+    `generator_aux_loss` (extra heads of D, e.g. a class or code predictor),
+    `after_discriminator_update` (e.g. weight clipping), `score` (what d_real and d_fake
+    report) and `sample_inputs` (what a user samples with).
 
+    The stabilizing tricks are parameters, off by default, that any variant can turn on.
     Losses are per-example and averaged over the global batch
     (`tf.nn.compute_average_loss`), so the update is the same on one replica or many.
 
     Args:
-        generator: functional model, input `z` of shape `(latent_dim,)`, output an
-            image in [-1, 1].
-        discriminator: functional model, input an image, output one logit per image.
+        generator: functional model; input `z` (+ conditioning), output an image in [-1, 1].
+        discriminator: functional model; input `image` (+ label), output one logit per
+            image first, then any extra heads.
         latent_dim: size of z; read from the generator when omitted.
         d_steps: discriminator updates per generator update (k).
         loss: name in `zoo.losses.LOSSES`, e.g. `"non_saturating"` or `"minimax"`.
-        label_smoothing: one-sided; the real target becomes `1 - label_smoothing`.
+        label_smoothing: one-sided; the real target becomes `1 - label_smoothing`
+            (Salimans et al. 2016).
+        gradient_penalty: weight of the WGAN-GP penalty (Gulrajani et al. 2017); 0 is off.
+        r1_gamma: gamma of the R1 penalty on real data (Mescheder et al. 2018); 0 is off.
+        weight_clip: clip every D weight to [-c, c] after each D update (Arjovsky et
+            al. 2017); 0 is off.
+        feature_matching: weight of ||E f(x) - E f(G(z))||^2 added to G's loss, f being
+            D's `features` layer (Salimans et al. 2016); 0 is off.
+        historical_averaging: weight of ||theta - mean past theta||^2 for both networks
+            (Salimans et al. 2016); 0 is off.
+        ema_decay: keep an exponential moving average of G's weights, used for sampling
+            and export (Yazici et al. 2019); 0 is off.
+        diff_augment: DiffAugment policy applied to real and fake before D in training,
+            e.g. `"color,translation,cutout"` (Zhao et al. 2020); "" is off.
+        instance_noise: stddev of Gaussian noise added to D's inputs in training
+            (Sønderby et al. 2017); 0 is off.
+        instance_noise_decay_steps: anneal that stddev linearly to 0 over this many
+            generator steps; 0 keeps it constant.
         seed: seed of the noise sampled during training.
 
     Example:
-    >>> gan = zoo.build("dcgan", image_shape=(28, 28, 1), latent_dim=64)
+    >>> gan = zoo.build("dcgan", image_shape=(28, 28, 1), latent_dim=64, ema_decay=0.999)
     >>> gan.compile(d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
     ...             g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5))
     >>> gan.fit(zoo.data.load("fashion_mnist", batch_size=128), epochs=5)
     """
+
+    num_classes: int | None = None  # set by class-conditional variants
+    codes: dict | None = None  # set by variants with latent codes (InfoGAN)
 
     def __init__(
         self,
@@ -48,29 +78,81 @@ class AdversarialModel(keras.Model):
         d_steps: int = 1,
         loss: str = "non_saturating",
         label_smoothing: float = 0.0,
+        gradient_penalty: float = 0.0,
+        r1_gamma: float = 0.0,
+        weight_clip: float = 0.0,
+        feature_matching: float = 0.0,
+        historical_averaging: float = 0.0,
+        ema_decay: float = 0.0,
+        diff_augment: str = "",
+        instance_noise: float = 0.0,
+        instance_noise_decay_steps: int = 0,
         seed: int | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if int(d_steps) < 1:
-            raise ValueError(f"d_steps must be at least 1. Received: d_steps={d_steps}")
-        if not 0.0 <= label_smoothing < 1.0:
-            raise ValueError(
-                f"label_smoothing must be in [0, 1). Received: label_smoothing={label_smoothing}"
-            )
+        _check(int(d_steps) >= 1, "d_steps must be at least 1", d_steps=d_steps)
+        _check(
+            0.0 <= label_smoothing < 1.0,
+            "label_smoothing must be in [0, 1)",
+            label_smoothing=label_smoothing,
+        )
+        _check(0.0 <= ema_decay < 1.0, "ema_decay must be in [0, 1)", ema_decay=ema_decay)
+        for name, value in [
+            ("gradient_penalty", gradient_penalty),
+            ("r1_gamma", r1_gamma),
+            ("weight_clip", weight_clip),
+            ("feature_matching", feature_matching),
+            ("historical_averaging", historical_averaging),
+            ("instance_noise", instance_noise),
+            ("instance_noise_decay_steps", instance_noise_decay_steps),
+        ]:
+            _check(value >= 0, f"{name} must be non-negative", **{name: value})
 
         # === Networks ===
         self.generator = generator
         self.discriminator = discriminator
 
         # === Config ===
-        self.latent_dim = int(latent_dim or generator.inputs[0].shape[-1])
+        self.latent_dim = int(latent_dim or generator.get_layer("z").batch_shape[-1])
         self.d_steps = int(d_steps)
         self.loss = loss
         self.label_smoothing = float(label_smoothing)
+        self.gradient_penalty = float(gradient_penalty)
+        self.r1_gamma = float(r1_gamma)
+        self.weight_clip = float(weight_clip)
+        self.feature_matching = float(feature_matching)
+        self.historical_averaging = float(historical_averaging)
+        self.ema_decay = float(ema_decay)
+        self.diff_augment = diff_augment
+        self.instance_noise = float(instance_noise)
+        self.instance_noise_decay_steps = int(instance_noise_decay_steps)
         self.seed = seed
         self._generator_loss_fn, self._discriminator_loss_fn = losses.get(loss)
+        self._augment_policy = augment.parse_policy(diff_augment)
         self.seed_generator = keras.random.SeedGenerator(seed)
+
+        if self.weight_clip:  # the critic satisfies its constraint from the start
+            self.after_discriminator_update()
+
+        # === Trick state (saved with the model, so a resumed run keeps it) ===
+        if self.ema_decay:
+            self.generator_ema = keras.models.clone_model(generator)
+            self.generator_ema.set_weights(generator.get_weights())
+            self.generator_ema.trainable = False
+        if self.historical_averaging:
+            self.g_history = self._running_mean_of(generator, "g_history")
+            self.d_history = self._running_mean_of(discriminator, "d_history")
+            self.history_count = self.add_weight(
+                shape=(), initializer="ones", dtype="int64", trainable=False, name="history_count"
+            )
+        if self.feature_matching:
+            # D's outputs plus its `features` layer; kept out of tracking (it shares D's layers).
+            with_features = keras.Model(
+                discriminator.inputs,
+                [*discriminator.outputs, discriminator.get_layer("features").output],
+            )
+            object.__setattr__(self, "_discriminator_with_features", with_features)
 
         # === Metrics ===
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
@@ -83,9 +165,22 @@ class AdversarialModel(keras.Model):
         # G and D are built functional models, so this model is usable at once.
         self.built = True
 
+    def _running_mean_of(self, network: keras.Model, name: str) -> list:
+        averages = []
+        for i, v in enumerate(network.trainable_variables):
+            average = self.add_weight(shape=v.shape, initializer="zeros", trainable=False, name=f"{name}_{i}")
+            average.assign(v)
+            averages.append(average)
+        return averages
+
     @property
     def image_shape(self) -> tuple[int, int, int]:
         return tuple(int(d) for d in self.generator.outputs[0].shape[1:])
+
+    @property
+    def sampling_generator(self) -> keras.Model:
+        """The generator users get: the EMA of G's weights when kept, else G."""
+        return self.generator_ema if self.ema_decay else self.generator
 
     @property
     def metrics(self):
@@ -139,51 +234,136 @@ class AdversarialModel(keras.Model):
         """Noise for G; (B, latent_dim) standard normal."""
         return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
 
-    def generator_inputs(self, batch_size, labels):
-        """What G is called with; conditional variants add the labels."""
+    def generator_inputs(self, batch_size, labels) -> dict:
+        """G's named inputs for one training minibatch; conditional variants add labels."""
         del labels
-        return self.sample_latent(batch_size)
+        return {"z": self.sample_latent(batch_size)}
 
-    def discriminator_inputs(self, images, labels):
-        """What D is called with; conditional variants add the labels."""
+    def discriminator_inputs(self, images, labels) -> dict:
+        """D's named inputs; class-conditional variants add the labels."""
         del labels
-        return images
+        return {"image": images}
 
     def discriminator_loss(self, real_logits, fake_logits):
-        """Per-example D loss, (B,)."""
+        """Per-example adversarial D loss, (B,)."""
         return self._discriminator_loss_fn(real_logits, fake_logits, self.label_smoothing)
 
     def generator_loss(self, fake_logits):
-        """Per-example G loss, (B,)."""
+        """Per-example adversarial G loss, (B,)."""
         return self._generator_loss_fn(fake_logits)
 
+    def discriminator_aux_loss(self, real_extras, fake_extras, labels, g_inputs):
+        """Per-example loss of D's extra heads, or None when it has none."""
+        return None
+
+    def generator_aux_loss(self, fake_extras, labels, g_inputs):
+        """Per-example loss G pays through D's extra heads, or None."""
+        return None
+
+    def after_discriminator_update(self):
+        """Runs after every D update (weight clipping lives here)."""
+        if self.weight_clip:
+            for v in self.discriminator.trainable_variables:
+                v.assign(tf.clip_by_value(v, -self.weight_clip, self.weight_clip))
+
+    def score(self, logits):
+        """What d_real / d_fake report: D's probability that the images are real."""
+        return tf.sigmoid(tf.cast(logits, tf.float32))
+
+    def sample_inputs(self, n: int, seed: int = 0) -> dict[str, np.ndarray]:
+        """G's named inputs as numpy from a numpy seed: what an exported model is fed."""
+        rng = np.random.default_rng(seed)
+        return {"z": rng.standard_normal((n, self.latent_dim)).astype(np.float32)}
+
     # === The adversarial update ===
+
+    def _discriminate(self, images, labels, training):
+        """(logits, extras): D's first output and the list of its other heads."""
+        out = self.discriminator(
+            feed(self.discriminator, self.discriminator_inputs(images, labels)), training=training
+        )
+        if isinstance(out, (list, tuple)):
+            return out[0], list(out[1:])
+        return out, []
+
+    def _discriminator_view(self, images):
+        """Images as D sees them in training: augmented, then noised (both are off by default)."""
+        if self._augment_policy:
+            images = augment.diff_augment(images, self._augment_policy, self.seed_generator)
+        if self.instance_noise:
+            stddev = tf.constant(self.instance_noise, images.dtype)
+            if self.instance_noise_decay_steps:
+                done = tf.cast(self.g_optimizer.iterations, images.dtype) / self.instance_noise_decay_steps
+                stddev = stddev * tf.maximum(0.0, 1.0 - done)
+            images = augment.instance_noise(images, stddev, self.seed_generator)
+        return images
+
+    def _penalties(self, real, fake, labels):
+        """Per-example gradient penalties on D, (B,), or 0."""
+        critic = lambda x: self._discriminate(x, labels, training=True)[0]  # noqa: E731
+        total = 0.0
+        if self.gradient_penalty:
+            epsilon = keras.random.uniform([tf.shape(real)[0], 1, 1, 1], 0.0, 1.0, seed=self.seed_generator)
+            total += self.gradient_penalty * regularizers.gradient_penalty(critic, real, fake, epsilon)
+        if self.r1_gamma:
+            total += 0.5 * self.r1_gamma * regularizers.r1_penalty(critic, real)
+        return total
+
+    def _history_penalty(self, variables, averages):
+        # A per-replica share of a global scalar: dividing by replicas keeps the sum right.
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        penalty = regularizers.historical_average_penalty(variables, averages)
+        return self.historical_averaging * penalty / replicas
 
     def discriminator_step(self, real, labels=None):
         """One update of D on a minibatch of real images and as many fakes."""
         batch_size = tf.shape(real)[0]
-        fake = self.generator(self.generator_inputs(batch_size, labels), training=True)
+        g_inputs = self.generator_inputs(batch_size, labels)
+        fake = self.generator(feed(self.generator, g_inputs), training=True)
+        real_seen, fake_seen = self._discriminator_view(real), self._discriminator_view(fake)
         with tf.GradientTape() as tape:
-            real_logits = self.discriminator(self.discriminator_inputs(real, labels), training=True)
-            fake_logits = self.discriminator(self.discriminator_inputs(fake, labels), training=True)
-            loss = tf.nn.compute_average_loss(self.discriminator_loss(real_logits, fake_logits))
+            real_logits, real_extras = self._discriminate(real_seen, labels, training=True)
+            fake_logits, fake_extras = self._discriminate(fake_seen, labels, training=True)
+            per_example = self.discriminator_loss(real_logits, fake_logits)
+            aux = self.discriminator_aux_loss(real_extras, fake_extras, labels, g_inputs)
+            if aux is not None:
+                per_example += aux
+            per_example += self._penalties(real_seen, fake_seen, labels)
+            loss = tf.nn.compute_average_loss(per_example)
+            if self.historical_averaging:
+                loss += self._history_penalty(self.discriminator.trainable_variables, self.d_history)
             scaled = self.d_optimizer.scale_loss(loss)
         variables = self.discriminator.trainable_variables
         grads = tape.gradient(scaled, variables)
         self.d_optimizer.apply_gradients(zip(grads, variables, strict=True))
+        self.after_discriminator_update()
         return {
             "loss": self._replica_mean(loss),
-            "real": tf.reduce_mean(tf.sigmoid(tf.cast(real_logits, tf.float32))),
-            "fake": tf.reduce_mean(tf.sigmoid(tf.cast(fake_logits, tf.float32))),
+            "real": tf.reduce_mean(self.score(real_logits)),
+            "fake": tf.reduce_mean(self.score(fake_logits)),
             "grad_norm": _unscaled_global_norm(self.d_optimizer, grads),
         }
 
-    def generator_step(self, batch_size, labels=None):
-        """One update of G against the current (not updated) D."""
+    def generator_step(self, batch_size, labels=None, real=None):
+        """One update of G against the current (not updated) D; `real` feeds feature matching."""
         with tf.GradientTape() as tape:
-            fake = self.generator(self.generator_inputs(batch_size, labels), training=True)
-            fake_logits = self.discriminator(self.discriminator_inputs(fake, labels), training=True)
-            loss = tf.nn.compute_average_loss(self.generator_loss(fake_logits))
+            g_inputs = self.generator_inputs(batch_size, labels)
+            fake_seen = self._discriminator_view(
+                self.generator(feed(self.generator, g_inputs), training=True)
+            )
+            if self.feature_matching:
+                fake_logits, fake_extras, matching = self._feature_matching(real, fake_seen, labels)
+            else:
+                fake_logits, fake_extras = self._discriminate(fake_seen, labels, training=True)
+            per_example = self.generator_loss(fake_logits)
+            aux = self.generator_aux_loss(fake_extras, labels, g_inputs)
+            if aux is not None:
+                per_example += aux
+            loss = tf.nn.compute_average_loss(per_example)
+            if self.feature_matching:
+                loss += matching
+            if self.historical_averaging:
+                loss += self._history_penalty(self.generator.trainable_variables, self.g_history)
             scaled = self.g_optimizer.scale_loss(loss)
         variables = self.generator.trainable_variables
         grads = tape.gradient(scaled, variables)
@@ -193,36 +373,69 @@ class AdversarialModel(keras.Model):
             "grad_norm": _unscaled_global_norm(self.g_optimizer, grads),
         }
 
+    def _feature_matching(self, real, fake_seen, labels):
+        """(fake logits, fake extras, weighted ||mean f(real) - mean f(fake)||^2)."""
+        if real is None:
+            raise ValueError("feature_matching needs the real minibatch in generator_step(real=...)")
+        network = self._discriminator_with_features
+        real_out = network(
+            feed(network, self.discriminator_inputs(self._discriminator_view(real), labels)),
+            training=True,
+        )
+        fake_out = network(feed(network, self.discriminator_inputs(fake_seen, labels)), training=True)
+        gap = tf.reduce_mean(real_out[-1], axis=0) - tf.reduce_mean(fake_out[-1], axis=0)
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        matching = self.feature_matching * tf.reduce_sum(tf.square(gap)) / replicas
+        return fake_out[0], list(fake_out[1:-1]), matching
+
+    def _after_generator_update(self):
+        if self.ema_decay:
+            # Warm-up as in tf.train.ExponentialMovingAverage: early on, follow G closely.
+            step = tf.cast(self.g_optimizer.iterations, tf.float32)
+            decay = tf.minimum(self.ema_decay, (1.0 + step) / (10.0 + step))
+            # .weights lists variables in creation order, whatever is frozen, so it pairs them.
+            for e, w in zip(self.generator_ema.weights, self.generator.weights, strict=True):
+                # Trainable weights are averaged; batch-norm statistics and frozen embeddings copied.
+                e.assign(decay * e + (1.0 - decay) * w if w.trainable else w)
+        if self.historical_averaging:
+            self.history_count.assign_add(1)
+            for network, averages in [
+                (self.generator, self.g_history),
+                (self.discriminator, self.d_history),
+            ]:
+                regularizers.update_historical_average(
+                    network.trainable_variables, averages, self.history_count
+                )
+
     def train_step(self, data):
         real, labels = _images_and_labels(data)
         self._check_batch(real)
         real_chunks = tf.split(real, self.d_steps)
-        label_chunks = (
-            tf.split(labels, self.d_steps) if labels is not None else [None] * self.d_steps
-        )
+        label_chunks = tf.split(labels, self.d_steps) if labels is not None else [None] * self.d_steps
         for real_chunk, label_chunk in zip(real_chunks, label_chunks, strict=True):
             d = self.discriminator_step(real_chunk, label_chunk)
             self.d_loss_tracker.update_state(d["loss"])
             self.d_real_tracker.update_state(d["real"])
             self.d_fake_tracker.update_state(d["fake"])
             self.d_grad_norm_tracker.update_state(d["grad_norm"])
-        g = self.generator_step(tf.shape(real_chunks[-1])[0], label_chunks[-1])
+        g = self.generator_step(tf.shape(real_chunks[-1])[0], label_chunks[-1], real_chunks[-1])
+        self._after_generator_update()
         self.g_loss_tracker.update_state(g["loss"])
         self.g_grad_norm_tracker.update_state(g["grad_norm"])
         return {m.name: m.result() for m in self.metrics}
 
     def test_step(self, data):
         real, labels = _images_and_labels(data)
-        batch_size = tf.shape(real)[0]
-        fake = self.generator(self.generator_inputs(batch_size, labels), training=False)
-        real_logits = self.discriminator(self.discriminator_inputs(real, labels), training=False)
-        fake_logits = self.discriminator(self.discriminator_inputs(fake, labels), training=False)
+        g_inputs = self.generator_inputs(tf.shape(real)[0], labels)
+        fake = self.generator(feed(self.generator, g_inputs), training=False)
+        real_logits, _ = self._discriminate(real, labels, training=False)
+        fake_logits, _ = self._discriminate(fake, labels, training=False)
         d_loss = tf.nn.compute_average_loss(self.discriminator_loss(real_logits, fake_logits))
         g_loss = tf.nn.compute_average_loss(self.generator_loss(fake_logits))
         self.d_loss_tracker.update_state(self._replica_mean(d_loss))
         self.g_loss_tracker.update_state(self._replica_mean(g_loss))
-        self.d_real_tracker.update_state(tf.reduce_mean(tf.sigmoid(real_logits)))
-        self.d_fake_tracker.update_state(tf.reduce_mean(tf.sigmoid(fake_logits)))
+        self.d_real_tracker.update_state(tf.reduce_mean(self.score(real_logits)))
+        self.d_fake_tracker.update_state(tf.reduce_mean(self.score(fake_logits)))
         return {m.name: m.result() for m in self.metrics[:4]}
 
     @staticmethod
@@ -243,20 +456,19 @@ class AdversarialModel(keras.Model):
 
     # === Sampling ===
 
-    def sample_inputs(self, n: int, seed: int = 0) -> dict[str, np.ndarray]:
-        """Generator inputs as numpy, by name, from a numpy seed (what an exported model takes)."""
-        rng = np.random.default_rng(seed)
-        return {"z": rng.standard_normal((n, self.latent_dim)).astype(np.float32)}
+    def generate(
+        self, n: int, seed: int = 0, batch_size: int = 256, inputs: dict | None = None
+    ) -> np.ndarray:
+        """n images in [-1, 1], (n, H, W, C), from the sampling generator in inference mode.
 
-    def generate(self, n: int, seed: int = 0, batch_size: int = 256) -> np.ndarray:
-        """n images in [-1, 1], (n, H, W, C), with G in inference mode."""
-        # Named inputs, in the order (and structure) the functional generator was built with.
-        arrays = [self.sample_inputs(n, seed)[t.name] for t in self.generator.inputs]
+        `inputs` overrides what `sample_inputs(n, seed)` would draw (e.g. fixed labels).
+        """
+        inputs = inputs if inputs is not None else self.sample_inputs(n, seed)
+        network = self.sampling_generator
         batches = []
         for i in range(0, n, batch_size):
-            chunk = [a[i : i + batch_size] for a in arrays]
-            out = self.generator(chunk[0] if len(chunk) == 1 else chunk, training=False)
-            batches.append(keras.ops.convert_to_numpy(out))
+            chunk = {k: v[i : i + batch_size] for k, v in inputs.items()}
+            batches.append(keras.ops.convert_to_numpy(network(feed(network, chunk), training=False)))
         return np.concatenate(batches)
 
     # === Config ===
@@ -270,6 +482,15 @@ class AdversarialModel(keras.Model):
             "d_steps": self.d_steps,
             "loss": self.loss,
             "label_smoothing": self.label_smoothing,
+            "gradient_penalty": self.gradient_penalty,
+            "r1_gamma": self.r1_gamma,
+            "weight_clip": self.weight_clip,
+            "feature_matching": self.feature_matching,
+            "historical_averaging": self.historical_averaging,
+            "ema_decay": self.ema_decay,
+            "diff_augment": self.diff_augment,
+            "instance_noise": self.instance_noise,
+            "instance_noise_decay_steps": self.instance_noise_decay_steps,
             "seed": self.seed,
         }
 
@@ -279,6 +500,12 @@ class AdversarialModel(keras.Model):
         config["generator"] = keras.saving.deserialize_keras_object(config["generator"])
         config["discriminator"] = keras.saving.deserialize_keras_object(config["discriminator"])
         return cls(**config)
+
+
+def _check(ok: bool, message: str, **received) -> None:
+    if not ok:
+        shown = ", ".join(f"{k}={v!r}" for k, v in received.items())
+        raise ValueError(f"{message}. Received: {shown}")
 
 
 def _images_and_labels(data):

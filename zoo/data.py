@@ -115,9 +115,7 @@ def _restore_debian_fashion_mnist(target: Path) -> None:
         if data[:3] != b"\x1f\x8b\x08" or data[3] != 0:
             raise ZooError(f"{DEBIAN_FASHION_MNIST / stem}.gz is not the gzip file Debian ships")
         # gzip header: magic, deflate, FNAME flag, mtime, XFL, OS (unix), name, NUL
-        header = (
-            b"\x1f\x8b\x08\x08" + struct.pack("<I", mtime) + b"\x00\x03" + stem.encode() + b"\0"
-        )
+        header = b"\x1f\x8b\x08\x08" + struct.pack("<I", mtime) + b"\x00\x03" + stem.encode() + b"\0"
         (target / f"{stem}.gz").write_bytes(header + data[10:])
 
 

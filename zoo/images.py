@@ -10,9 +10,7 @@ import numpy as np
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
     """[-1, 1] float -> [0, 255] uint8, clipping what lies outside."""
-    return np.clip(np.round((np.asarray(images, np.float32) + 1.0) * 127.5), 0, 255).astype(
-        np.uint8
-    )
+    return np.clip(np.round((np.asarray(images, np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
 def grid(images: np.ndarray, cols: int | None = None, pad: int = 2) -> np.ndarray:

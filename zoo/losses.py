@@ -21,9 +21,7 @@ def _flat(logits: tf.Tensor) -> tf.Tensor:
 
 def _check_smoothing(label_smoothing: float) -> None:
     if not 0.0 <= label_smoothing < 1.0:
-        raise ValueError(
-            f"label_smoothing must be in [0, 1). Received: label_smoothing={label_smoothing}"
-        )
+        raise ValueError(f"label_smoothing must be in [0, 1). Received: label_smoothing={label_smoothing}")
 
 
 def minimax_discriminator_loss(

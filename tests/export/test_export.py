@@ -40,9 +40,7 @@ def test_manifest_is_the_deployment_contract(exported):
     assert read["discriminator"]["inputs"][0]["name"] == "image"
     assert read["discriminator"]["outputs"][0]["name"] == "logit"
     assert read["opset"] == artifacts.OPSET
-    assert {"generator.onnx", "discriminator.onnx", "generator/saved_model.pb"} <= set(
-        read["files"]
-    )
+    assert {"generator.onnx", "discriminator.onnx", "generator/saved_model.pb"} <= set(read["files"])
     for network in ("generator", "discriminator"):
         for diff in read["parity"][network].values():
             assert 0.0 <= diff <= artifacts.PARITY_TOLERANCE

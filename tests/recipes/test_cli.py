@@ -54,10 +54,8 @@ def test_run_dir_without_a_model(capsys, tmp_path):
 def test_bad_input_from_the_installed_command():
     result = run_cli("train", "no-such-recipe")
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [
-        "ganzoo: error: unknown recipe 'no-such-recipe'; available: gan-mlp-mnist, "
-        "gan-mlp-fashion-mnist, dcgan-fashion-mnist, dcgan-cifar10, dcgan-celeba-64"
-    ]
+    (line,) = result.stderr.strip().splitlines()  # nothing but the one line
+    assert line.startswith("ganzoo: error: unknown recipe 'no-such-recipe'; available: gan-mlp-mnist, ")
 
 
 def test_train_sample_export_end_to_end(tmp_path, fashion_mnist_dir):

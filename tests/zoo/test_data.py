@@ -28,9 +28,7 @@ def test_training_batches_are_shuffled_and_full(fashion_mnist_dir):
     ordered = next(iter(data.load("fashion_mnist", batch_size=128, shuffle=False,
                                   data_dir=str(fashion_mnist_dir))))[1].numpy()  # fmt: skip
     assert not np.array_equal(first, ordered)
-    repeated = data.load(
-        "fashion_mnist", batch_size=128, repeat=True, data_dir=str(fashion_mnist_dir)
-    )
+    repeated = data.load("fashion_mnist", batch_size=128, repeat=True, data_dir=str(fashion_mnist_dir))
     assert repeated.cardinality().numpy() < 0  # infinite
 
 

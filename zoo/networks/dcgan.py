@@ -2,12 +2,22 @@
 
 The paper's rules: strided (transposed) convolutions instead of pooling, batch norm in
 both networks (not on G's output nor D's input), no fully connected hidden layers,
-ReLU in G with tanh at the output, LeakyReLU(0.2) in D.
+ReLU in G with tanh at the output, LeakyReLU(0.2) in D. Options that later papers need
+(label and code inputs, other normalizations in D, spectral norm, extra heads) are
+arguments, so every conv variant shares these two builders.
 """
 
 import keras
 
-from zoo.networks.mlp import _check_shape
+from zoo.networks.common import (
+    check_image_shape,
+    discriminator_head,
+    discriminator_inputs,
+    generator_inputs,
+    maybe_spectral,
+)
+
+NORMS = ("batch", "layer", "none")
 
 
 def _upsamplings(size: int) -> tuple[int, int]:
@@ -17,10 +27,15 @@ def _upsamplings(size: int) -> tuple[int, int]:
         size //= 2
         steps += 1
     if steps == 0:
-        raise ValueError(
-            f"DCGAN needs an image side of 8 or more that halves to 4..7. Received: {size}"
-        )
+        raise ValueError(f"DCGAN needs an image side that halves to 4..7. Received: {size}")
     return steps, size
+
+
+def _square(image_shape) -> tuple[int, int, int]:
+    shape = check_image_shape(image_shape)
+    if shape[0] != shape[1]:
+        raise ValueError(f"DCGAN expects square images. Received: image_shape={image_shape}")
+    return shape
 
 
 def dcgan_generator(
@@ -28,21 +43,22 @@ def dcgan_generator(
     image_shape: tuple[int, int, int],
     width: int = 64,
     kernel_size: int = 4,
+    num_classes: int | None = None,
+    categorical_code: int = 0,
+    continuous_code: int = 0,
     name: str = "generator",
 ) -> keras.Model:
-    """z -> project to (s, s, width * 2^(n-1)) -> n transposed convs -> tanh image.
+    """z (+ label/codes) -> project to (s, s, width * 2^(n-1)) -> n transposed convs -> tanh.
 
     28x28 images start at 7x7 (2 upsamplings), 32x32 and 64x64 start at 4x4 (3 and 4).
     """
-    height, width_px, channels = _check_shape(image_shape)
-    if height != width_px:
-        raise ValueError(f"DCGAN expects square images. Received: image_shape={image_shape}")
+    height, _, channels = _square(image_shape)
     steps, start = _upsamplings(height)
     filters = width * 2 ** (steps - 1)
 
-    z = keras.Input(shape=(latent_dim,), name="z")
+    inputs, x = generator_inputs(latent_dim, num_classes, categorical_code, continuous_code)
     # The projection of z is a matmul reshaped to a 4-D tensor, not a hidden FC layer.
-    x = keras.layers.Dense(start * start * filters, use_bias=False)(z)
+    x = keras.layers.Dense(start * start * filters, use_bias=False)(x)
     x = keras.layers.Reshape((start, start, filters))(x)
     x = keras.layers.BatchNormalization(momentum=0.9)(x)
     x = keras.layers.ReLU()(x)
@@ -53,30 +69,44 @@ def dcgan_generator(
         x = keras.layers.ReLU()(x)
     x = keras.layers.Conv2DTranspose(channels, kernel_size, 2, padding="same")(x)
     image = keras.layers.Activation("tanh", name="image")(x)
-    return keras.Model(z, image, name=name)
+    return keras.Model(inputs[0] if len(inputs) == 1 else inputs, image, name=name)
 
 
 def dcgan_discriminator(
     image_shape: tuple[int, int, int],
     width: int = 64,
     kernel_size: int = 4,
+    num_classes: int | None = None,
+    norm: str = "batch",
+    spectral_norm: bool = False,
+    minibatch_discrimination: int = 0,
+    heads: dict[str, int] | None = None,
     name: str = "discriminator",
 ) -> keras.Model:
-    """image -> n strided convs (width, 2*width, ...) -> flatten -> logit."""
-    height, width_px, _ = _check_shape(image_shape)
-    if height != width_px:
-        raise ValueError(f"DCGAN expects square images. Received: image_shape={image_shape}")
+    """image (+ label) -> n strided convs (width, 2*width, ...) -> flatten -> logit (+ heads).
+
+    `norm="layer"` or `"none"` suits penalties taken per example (WGAN-GP), which batch
+    norm would couple across the batch.
+    """
+    height, _, _ = _square(image_shape)
+    if norm not in NORMS:
+        raise ValueError(f"norm must be one of {NORMS}. Received: norm={norm!r}")
     steps, _ = _upsamplings(height)
 
-    image = keras.Input(shape=image_shape, name="image")
-    x = image
+    inputs, x = discriminator_inputs(image_shape, num_classes)
     filters = width
     for i in range(steps):
-        x = keras.layers.Conv2D(filters, kernel_size, 2, padding="same", use_bias=i == 0)(x)
-        if i > 0:  # no batch norm on D's input layer
+        conv = keras.layers.Conv2D(filters, kernel_size, 2, padding="same", use_bias=i == 0 or norm == "none")
+        x = maybe_spectral(conv, spectral_norm)(x)
+        if i > 0 and norm == "batch":  # no batch norm on D's input layer
             x = keras.layers.BatchNormalization(momentum=0.9)(x)
+        elif i > 0 and norm == "layer":
+            x = keras.layers.LayerNormalization()(x)
         x = keras.layers.LeakyReLU(0.2)(x)
         filters *= 2
-    x = keras.layers.Flatten()(x)
-    logit = keras.layers.Dense(1, name="logit")(x)
-    return keras.Model(image, logit, name=name)
+    outputs = discriminator_head(keras.layers.Flatten()(x), minibatch_discrimination, heads, spectral_norm)
+    return keras.Model(
+        inputs[0] if len(inputs) == 1 else inputs,
+        outputs[0] if len(outputs) == 1 else outputs,
+        name=name,
+    )

@@ -18,6 +18,8 @@ class GAN(AdversarialModel):
     >>> gan = zoo.build("gan", image_shape=(28, 28, 1), latent_dim=100)
     """
 
+    conditional = False
+
     @classmethod
     def create(
         cls,
@@ -26,14 +28,17 @@ class GAN(AdversarialModel):
         g_width: int = 256,
         d_width: int = 256,
         d_dropout: float = 0.3,
+        minibatch_discrimination: int = 0,
         **kwargs,
     ) -> "GAN":
         """G's hidden layers are (w, 2w, 4w); D's mirror them (4w, 2w, w)."""
-        widths = (g_width, 2 * g_width, 4 * g_width)
         return cls(
-            generator=mlp_generator(latent_dim, image_shape, hidden=widths),
+            generator=mlp_generator(latent_dim, image_shape, hidden=(g_width, 2 * g_width, 4 * g_width)),
             discriminator=mlp_discriminator(
-                image_shape, hidden=(4 * d_width, 2 * d_width, d_width), dropout=d_dropout
+                image_shape,
+                hidden=(4 * d_width, 2 * d_width, d_width),
+                dropout=d_dropout,
+                minibatch_discrimination=minibatch_discrimination,
             ),
             latent_dim=latent_dim,
             **kwargs,
