@@ -28,16 +28,17 @@ def _spec(name: str, dtype, shape) -> dict:
     return {"name": name, "dtype": tf.as_dtype(dtype).name, "shape": [None, *shape]}
 
 
-def _network_io(model: AdversarialModel) -> dict[str, tuple[keras.Model, list, list]]:
+def _network_io(model: AdversarialModel, judge=None) -> dict[str, tuple[keras.Model, list, list]]:
     """network -> (keras model, input specs, output specs), named as the networks name them.
 
-    The generator exported is the one users sample from (the EMA of G when kept).
+    The generator exported is the one users sample from (the EMA of G when kept); the
+    judge, when given, is exported with its temperature folded in (image -> p_real).
     """
     io = {}
-    for name, network in [
-        ("generator", model.sampling_generator),
-        ("discriminator", model.discriminator),
-    ]:
+    networks = [("generator", model.sampling_generator), ("discriminator", model.discriminator)]
+    if judge is not None:
+        networks.append(("judge", judge.as_model()))
+    for name, network in networks:
         inputs = [_spec(t.name, t.dtype, t.shape[1:]) for t in network.inputs]
         outputs = [
             _spec(n, t.dtype, t.shape[1:]) for n, t in zip(network.output_names, network.outputs, strict=True)
@@ -92,7 +93,7 @@ def _write_onnx(network, inputs, outputs, path: Path) -> None:
 def _parity_inputs(model: AdversarialModel, name: str, inputs: list[dict], seed: int = 0) -> list[np.ndarray]:
     """Inputs in signature order: G's as users sample them; D's on generated images and noise."""
     sampled = model.sample_inputs(PARITY_BATCH, seed)
-    if name == "discriminator":
+    if name in ("discriminator", "judge"):
         fakes = model.generate(PARITY_BATCH // 2, seed=seed)
         noise = np.random.default_rng(seed).uniform(-1, 1, fakes.shape).astype(np.float32)
         sampled["image"] = np.concatenate([fakes, noise])
@@ -121,8 +122,8 @@ def _max_diffs(network, inputs, outputs, folder: Path, name: str, arrays) -> dic
     return diffs
 
 
-def export_model(model: AdversarialModel, out_dir: str | Path, *, replace: bool = False) -> dict:
-    """Exports G and D of `model` to `out_dir`; returns the manifest.
+def export_model(model: AdversarialModel, out_dir: str | Path, *, replace: bool = False, judge=None) -> dict:
+    """Exports G and D of `model` (and a `zoo.judge.Judge`) to `out_dir`; returns the manifest.
 
     Raises ZooError, leaving nothing behind, when `out_dir` exists (unless `replace`)
     or when an exported network differs from Keras by more than PARITY_TOLERANCE.
@@ -134,7 +135,7 @@ def export_model(model: AdversarialModel, out_dir: str | Path, *, replace: bool 
     staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
     try:
         networks, parity = {}, {}
-        for name, (network, inputs, outputs) in _network_io(model).items():
+        for name, (network, inputs, outputs) in _network_io(model, judge).items():
             _write_saved_model(network, inputs, outputs, staging / name)
             _write_onnx(network, inputs, outputs, staging / f"{name}.onnx")
             arrays = _parity_inputs(model, name, inputs)
@@ -165,6 +166,9 @@ def export_model(model: AdversarialModel, out_dir: str | Path, *, replace: bool 
             "codes": model.codes,
             "opset": OPSET,
             **networks,
+            "judge_calibration": None
+            if judge is None
+            else {"temperature": judge.temperature, "threshold": judge.threshold, **judge.info},
             "parity": {"tolerance": PARITY_TOLERANCE, "batch": PARITY_BATCH, **parity},
             "versions": {
                 "tensorflow": tf.__version__,
@@ -196,6 +200,8 @@ def _commit(staging: Path, out_dir: Path) -> None:
 def export_run(run_dir: str | Path, out_dir: str | Path | None = None, *, replace: bool = False) -> dict:
     """Exports the trained GAN of a run directory to `out_dir` (default `run_dir/export`)."""
     from recipes.training import load_run
+    from zoo.judge import Judge
 
     model = load_run(run_dir)
-    return export_model(model, out_dir or Path(run_dir) / "export", replace=replace)
+    judge = Judge.load(Path(run_dir) / "judge") if (Path(run_dir) / "judge").is_dir() else None
+    return export_model(model, out_dir or Path(run_dir) / "export", replace=replace, judge=judge)

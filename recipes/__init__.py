@@ -14,8 +14,37 @@ from zoo.errors import ZooError  # noqa: E402
 DEFAULT_RECIPE = "dcgan-fashion-mnist"
 
 
+class _Overridable:
+    """What every recipe type shares: dict round trip and typed `key=value` overrides."""
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, config: dict):
+        unknown = sorted(set(config) - _field_types(cls).keys())
+        if unknown:
+            raise ZooError(f"unknown recipe keys: {', '.join(unknown)}")
+        return cls(**config)
+
+    def with_overrides(self, pairs: typing.Iterable[str]):
+        """Applies `key=value` strings, each value parsed as its field's type."""
+        types_ = _field_types(type(self))
+        changes = {}
+        for pair in pairs:
+            key, sep, text = pair.partition("=")
+            key = key.strip()
+            if not sep:
+                raise ZooError(f"--set expects key=value, got {pair!r}")
+            if key not in types_ or key == "name":
+                settable = sorted(k for k in types_ if k != "name")
+                raise ZooError(f"unknown recipe key {key!r}; valid keys: {', '.join(settable)}")
+            changes[key] = _parse(key, text.strip(), types_[key])
+        return dataclasses.replace(self, **changes)
+
+
 @dataclass(frozen=True)
-class Recipe:
+class Recipe(_Overridable):
     """Everything that defines a training run; saved as the run's config.json.
 
     Fields set to None take the variant's own default (e.g. wgan's loss and d_steps).
@@ -54,8 +83,13 @@ class Recipe:
     jit_compile: bool = False  # XLA; measured slower than oneDNN on CPU (DESIGN.md)
     seed: int = 0
     grid_every: int = 1  # epochs between sample grids
+    eval_every: int = 0  # epochs between quality evaluations logged to TensorBoard; 0 is off
+    eval_samples: int = 2000  # samples per such evaluation
+    judge: str = "discriminator"  # the judge fitted after training: discriminator | critic | none
 
     def __post_init__(self):
+        if self.judge not in ("discriminator", "critic", "none"):
+            raise ZooError(f"judge must be 'discriminator', 'critic' or 'none', got {self.judge!r}")
         at_least_one = ("latent_dim", "g_width", "d_width", "d_steps", "batch_size", "epochs", "grid_every",
                         "steps_per_epoch")  # fmt: skip
         for name in at_least_one:
@@ -77,31 +111,6 @@ class Recipe:
         for name in ("g_lr", "d_lr"):
             if getattr(self, name) <= 0:
                 raise ZooError(f"{name} must be positive, got {getattr(self, name)}")
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, config: dict) -> "Recipe":
-        unknown = sorted(set(config) - _field_types(cls).keys())
-        if unknown:
-            raise ZooError(f"unknown recipe keys: {', '.join(unknown)}")
-        return cls(**config)
-
-    def with_overrides(self, pairs: typing.Iterable[str]) -> "Recipe":
-        """Applies `key=value` strings, each value parsed as its field's type."""
-        types_ = _field_types(type(self))
-        changes = {}
-        for pair in pairs:
-            key, sep, text = pair.partition("=")
-            key = key.strip()
-            if not sep:
-                raise ZooError(f"--set expects key=value, got {pair!r}")
-            if key not in types_ or key == "name":
-                settable = sorted(k for k in types_ if k != "name")
-                raise ZooError(f"unknown recipe key {key!r}; valid keys: {', '.join(settable)}")
-            changes[key] = _parse(key, text.strip(), types_[key])
-        return dataclasses.replace(self, **changes)
 
 
 def _field_types(cls) -> dict[str, typing.Any]:
@@ -127,6 +136,33 @@ def _parse(key: str, text: str, type_) -> typing.Any:
     except ValueError:
         raise ZooError(f"{key} expects {type_.__name__}, got {text!r}") from None
     raise ZooError(f"{key} cannot be set from the command line")
+
+
+@dataclass(frozen=True)
+class ClassifierRecipe(_Overridable):
+    """A domain classifier for the quality metrics (features and class logits)."""
+
+    name: str
+    dataset: str  # a 28x28 dataset with labels
+    description: str = ""
+    epochs: int = 8
+    batch_size: int = 128
+    lr: float = 1e-3
+    seed: int = 0
+
+    def __post_init__(self):
+        for name in ("epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ZooError(f"{name} must be at least 1, got {getattr(self, name)}")
+
+
+CLASSIFIER_RECIPES = {
+    r.name: r
+    for r in [
+        ClassifierRecipe("classifier-fashion-mnist", "fashion_mnist", "feature extractor for the metrics"),
+        ClassifierRecipe("classifier-mnist", "mnist", "feature extractor for the metrics", epochs=4),
+    ]
+}
 
 
 def _recipes(*recipes: Recipe) -> dict[str, Recipe]:
@@ -174,14 +210,18 @@ RECIPES: dict[str, Recipe] = _recipes(
 )  # fmt: skip
 
 
-def get(name: str) -> Recipe:
+def get(name: str) -> "Recipe | ClassifierRecipe":
+    if name in CLASSIFIER_RECIPES:
+        return CLASSIFIER_RECIPES[name]
     if name not in RECIPES:
-        raise ZooError(f"unknown recipe {name!r}; available: {', '.join(RECIPES)}")
+        raise ZooError(f"unknown recipe {name!r}; available: {', '.join([*RECIPES, *CLASSIFIER_RECIPES])}")
     return RECIPES[name]
 
 
-def run(recipe: Recipe, run_dir, **kwargs):
-    """Trains `recipe` into `run_dir`; see `recipes.training.train`."""
-    from recipes.training import train
+def run(recipe: "Recipe | ClassifierRecipe", run_dir, **kwargs):
+    """Trains `recipe` into `run_dir`; see `recipes.training`."""
+    from recipes import training
 
-    return train(recipe, run_dir, **kwargs)
+    if isinstance(recipe, ClassifierRecipe):
+        return training.train_classifier(recipe, run_dir, verbose=kwargs.get("verbose", "auto"))
+    return training.train(recipe, run_dir, **kwargs)

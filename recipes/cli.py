@@ -69,7 +69,28 @@ def _parser() -> argparse.ArgumentParser:
     sample.add_argument("--n", type=_positive_int, default=64)
     sample.add_argument("--out", type=Path, required=True, help="a .png grid or a .npy array")
     sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--filter", choices=["judge"], help="keep only samples the run's judge accepts")
+    sample.add_argument(
+        "--code-sweep",
+        action="store_true",
+        help="InfoGAN: rows share z, columns run through the categorical code",
+    )
     sample.set_defaults(func=_sample)
+
+    evaluate = commands.add_parser("eval", help="quality metrics of a run, beside the real-data floor")
+    evaluate.add_argument("run", type=Path)
+    evaluate.add_argument("--n", type=_positive_int, default=10_000, help="number of samples")
+    evaluate.add_argument("--filter", choices=["judge"], help="evaluate the judge-accepted samples")
+    evaluate.add_argument("--inception-weights", type=Path, help="an InceptionV3 weights file (standard FID)")
+    evaluate.set_defaults(func=_eval)
+
+    judge = commands.add_parser("judge", help="fit a run's judge, or score images with it")
+    judge.add_argument("run", type=Path)
+    judge.add_argument("images", nargs="*", type=Path, help="PNG files or .npy arrays of images in [-1, 1]")
+    judge.add_argument("--fit", action="store_true", help="(re)fit the judge on held-out data")
+    judge.add_argument("--source", choices=["discriminator", "critic"], default="discriminator")
+    judge.add_argument("--target-precision", type=float, default=0.9)
+    judge.set_defaults(func=_judge)
 
     export = commands.add_parser("export", help="export G and D to SavedModel and ONNX")
     export.add_argument("run", type=Path)
@@ -96,7 +117,11 @@ def _train(args) -> int:
         "batch_size": args.batch_size,
         "seed": args.seed,
     }
-    recipe = dataclasses.replace(recipe, **{k: v for k, v in flags.items() if v is not None})
+    given = {k: v for k, v in flags.items() if v is not None}
+    fields = {f.name for f in dataclasses.fields(recipe)}
+    for key in given.keys() - fields:
+        raise ZooError(f"--{key.replace('_', '-')} does not apply to {recipe.name}")
+    recipe = dataclasses.replace(recipe, **given)
     run_dir = args.run_dir or Path("runs") / recipe.name
     summary = recipes.run(
         recipe,
@@ -105,10 +130,13 @@ def _train(args) -> int:
         export=not args.no_export,
         verbose="auto" if sys.stdout.isatty() else 2,  # a line per epoch in logs, not a bar
     )
-    print(
-        f"trained {recipe.name} into {run_dir}: {summary['generator_steps']} generator steps, "
-        f"{summary['train_images_per_second']} images/s, stopped by {summary['stopped_by']}"
-    )
+    if isinstance(recipe, recipes.ClassifierRecipe):
+        print(f"trained {recipe.name} into {run_dir}: test accuracy {summary['test_accuracy']:.4f}")
+    else:
+        print(
+            f"trained {recipe.name} into {run_dir}: {summary['generator_steps']} generator steps, "
+            f"{summary['train_images_per_second']} images/s, stopped by {summary['stopped_by']}"
+        )
     return 0
 
 
@@ -129,14 +157,27 @@ def _sample(args) -> int:
     from zoo import images
 
     model = load_run(args.run)
-    samples = model.generate(args.n, seed=args.seed)
+    if args.code_sweep:
+        if not hasattr(model, "code_sweep"):
+            raise ZooError(
+                f"{args.run} holds a {type(model).__name__}, which has no categorical code to sweep"
+            )
+        rows = max(1, args.n // model.categorical_code)
+        samples = model.generate(rows * model.categorical_code, inputs=model.code_sweep(rows, args.seed))
+    elif args.filter:
+        from zoo.judge import Judge
+
+        samples, rate = Judge.load(args.run / "judge").filter(model, args.n, seed=args.seed)
+        print(f"the judge accepted {rate:.1%} of the samples drawn")
+    else:
+        samples = model.generate(args.n, seed=args.seed)
     if args.out.suffix == ".npy":
         args.out.parent.mkdir(parents=True, exist_ok=True)
         tmp = args.out.with_name(f".{args.out.name}.tmp.npy")
         np.save(tmp, samples)
         os.replace(tmp, args.out)
     else:
-        images.save_png(args.out, images.grid(samples), scale=2)
+        images.save_png(args.out, images.grid(samples, cols=model.grid_columns), scale=2)
     print(f"wrote {args.n} samples to {args.out}")
     return 0
 
@@ -151,6 +192,109 @@ def _export(args) -> int:
     manifest = export_run(args.run, out, replace=args.force)
     worst = max(v for p in manifest["parity"].values() if isinstance(p, dict) for v in p.values())
     print(f"exported to {out} (onnxruntime and SavedModel within {worst:.2g} of Keras)")
+    return 0
+
+
+def _eval(args) -> int:
+    _require_run(args.run)
+    import json
+
+    from recipes.training import _write_json, load_run
+    from zoo.metrics.evaluate import Evaluator, table
+    from zoo.metrics.features import extractor_for
+
+    config = json.loads((args.run / "config.json").read_text())
+    extractor = extractor_for(config["dataset"], args.inception_weights)
+    model = load_run(args.run)
+    acceptance = None
+    if args.filter:
+        from zoo.judge import Judge
+
+        samples, acceptance = Judge.load(args.run / "judge").filter(model, args.n)
+    else:
+        samples = model.generate(args.n)
+    report = Evaluator(config["dataset"], extractor, prior=getattr(extractor, "info", {}).get("class_prior"))
+    report = report.report(samples)
+    report["filter"], report["acceptance_rate"] = args.filter, acceptance
+    print(table(report))
+    if model.codes and "code_cat" in model.codes:
+        from zoo.metrics.evaluate import code_consistency
+
+        report["code_consistency"] = consistency = code_consistency(model, extractor)
+        print(
+            f"categorical code: {consistency['mean_consistency']:.1%} of samples per code value share its "
+            f"majority class; {consistency['distinct_classes']} distinct classes over the code values"
+        )
+    if acceptance is not None:
+        print(f"acceptance rate {acceptance:.1%}")
+    name = "eval-judge.json" if args.filter else "eval.json"
+    _write_json(args.run / name, report)
+    print(f"wrote {args.run / name}")
+    return 0
+
+
+def _read_images(paths: list[Path], image_shape) -> tuple[list[str], object]:
+    """PNG files (uint8, converted to the model's channels and [-1, 1]) or .npy arrays, as they are."""
+    import numpy as np
+    from PIL import Image, UnidentifiedImageError
+
+    names, arrays = [], []
+    for path in paths:
+        if not path.is_file():
+            raise ZooError(f"{path} does not exist")
+        if path.suffix == ".npy":
+            try:
+                array = np.load(path, allow_pickle=False)
+            except ValueError as e:
+                raise ZooError(f"{path} is not a plain .npy array: {e}") from e
+            array = array[None] if array.ndim == 3 else array
+            names += [f"{path}[{i}]" for i in range(len(array))]
+            arrays.append(array)
+            continue
+        try:
+            image = Image.open(path).convert("L" if image_shape[-1] == 1 else "RGB")
+        except (UnidentifiedImageError, OSError) as e:
+            raise ZooError(f"{path} is not an image file") from e
+        if image.size != (image_shape[1], image_shape[0]):
+            size = f"{image.size[0]}x{image.size[1]}"
+            raise ZooError(f"{path} is {size}; the judge takes {image_shape[1]}x{image_shape[0]}")
+        array = np.asarray(image, np.float32).reshape(image_shape) / 127.5 - 1.0
+        names.append(str(path))
+        arrays.append(array[None])
+    shapes = {a.shape[1:] for a in arrays}
+    if len(shapes) > 1:
+        raise ZooError(f"the images have different shapes: {sorted(shapes)}")
+    return names, np.concatenate(arrays)
+
+
+def _judge(args) -> int:
+    _require_run(args.run)
+    if not args.fit and not args.images:
+        raise ZooError("give image files to score, or --fit to build the judge")
+    if not 0 < args.target_precision <= 1:
+        raise ZooError(f"--target-precision must be in (0, 1], got {args.target_precision}")
+    import json
+
+    from recipes.training import fit_judge, load_run
+    from zoo.judge import Judge
+
+    if args.fit:
+        config = json.loads((args.run / "config.json").read_text())
+        judge = fit_judge(load_run(args.run), config["dataset"], args.run, args.source, args.target_precision)
+        info = judge.info
+        print(
+            f"judge ({info['source']}): temperature {judge.temperature:.3g}, "
+            f"threshold {judge.threshold:.3g}, "
+            f"ECE {info['ece_before']:.3f} -> {info['ece_after']:.3f}, "
+            f"held-out acceptance: real {info['held_out_real_acceptance']:.1%}, "
+            f"fake {info['held_out_fake_acceptance']:.1%}"
+        )
+    if args.images:
+        judge = Judge.load(args.run / "judge")
+        names, images = _read_images(args.images, judge.image_shape)
+        scores = judge.scores(images)
+        for name, score in zip(names, scores, strict=True):
+            print(f"{name}\t{score:.4f}\t{'accept' if score >= judge.threshold else 'reject'}")
     return 0
 
 

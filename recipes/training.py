@@ -18,11 +18,13 @@ import time
 from pathlib import Path
 
 import keras
+import numpy as np
 
 import zoo
 from recipes import Recipe
 from zoo import callbacks, data, images, registry
 from zoo.errors import ZooError
+from zoo.metrics.evaluate import Evaluator
 
 # Fields a rerun may change without making it a different run.
 _RESUMABLE_CHANGES = {"epochs", "steps_per_epoch", "grid_every", "description"}
@@ -103,14 +105,21 @@ def train(
 
     budget = callbacks.TimeBudget(time_budget) if time_budget else None
     throughput = callbacks.Throughput(images_per_step)
+    extractor = _extractor(recipe.dataset)
     fit_callbacks = [
+        # The monitor comes first: on NaN it restores good weights before anything saves them.
+        callbacks.HealthMonitor(run_dir / "logs", extractor=extractor),
         keras.callbacks.BackupAndRestore(str(run_dir / "backup"), delete_checkpoint=False),
         _ResumingTensorBoard(str(run_dir / "logs"), update_freq=1, write_graph=False),
         callbacks.ImageGrid(run_dir / "logs", run_dir / "samples", every=recipe.grid_every),
-        keras.callbacks.TerminateOnNaN(),
         throughput,
         *([budget] if budget else []),
     ]
+    if recipe.eval_every and extractor is not None:
+        evaluator = Evaluator(recipe.dataset, extractor, prior=extractor.info.get("class_prior"))
+        fit_callbacks.append(
+            callbacks.QualityEval(evaluator, run_dir / "logs", recipe.eval_every, recipe.eval_samples)
+        )
     start = time.monotonic()
     model.fit(
         dataset,
@@ -122,7 +131,8 @@ def train(
     wall = time.monotonic() - start
 
     _save_atomic(model, run_dir / "final.keras")
-    images.save_png(run_dir / "samples.png", images.grid(model.generate(64, seed=recipe.seed)), 2)
+    grid = images.grid(model.generate(64, seed=recipe.seed), cols=model.grid_columns)
+    images.save_png(run_dir / "samples.png", grid, 2)
     summary = {
         "recipe": recipe.name,
         "generator_steps": int(model.g_optimizer.iterations.numpy()),
@@ -133,12 +143,54 @@ def train(
         ),
         "stopped_by": "time_budget" if budget and budget.stopped_at_step else "epochs",
     }
+    if recipe.judge != "none":
+        summary["judge"] = fit_judge(model, recipe.dataset, run_dir, source=recipe.judge).info
     _write_json(run_dir / "summary.json", summary)
     if export:
         from export.artifacts import export_run
 
         export_run(run_dir, replace=True)
     return summary
+
+
+def _extractor(dataset: str):
+    """The shipped classifier for the dataset, or None where none is shipped."""
+    from zoo.metrics.features import DomainClassifier
+
+    try:
+        return DomainClassifier.shipped(dataset)
+    except ZooError:
+        return None
+
+
+def fit_judge(
+    model: zoo.AdversarialModel,
+    dataset: str,
+    run_dir: str | os.PathLike,
+    source: str = "discriminator",
+    target_precision: float = 0.9,
+):
+    """Builds, calibrates and saves the run's judge (run_dir/judge/) on held-out real images.
+
+    The test split's half A is the metrics' reference; the judge uses half B: the critic
+    trains on its first half, calibration uses the rest against fresh samples.
+    """
+    from zoo.judge import Judge
+    from zoo.metrics.evaluate import real_test_images
+
+    real = real_test_images(dataset)
+    held_out = real[len(real) // 2 :]
+    if source == "discriminator" and [t.name for t in model.discriminator.inputs] != ["image"]:
+        source = "critic"  # a D that needs labels cannot judge images alone
+    if source == "critic":
+        judge = Judge.train_critic(model, held_out[: len(held_out) // 2])
+        calibration = held_out[len(held_out) // 2 :]
+    else:
+        judge = Judge.from_discriminator(model)
+        calibration = held_out
+    judge.calibrate(calibration, model.generate(len(calibration), seed=777), target_precision)
+    judge.save(Path(run_dir) / "judge")
+    return judge
 
 
 def _write_or_check_config(recipe: Recipe, run_dir: Path) -> None:
@@ -189,3 +241,56 @@ def load_run(run_dir: str | os.PathLike) -> zoo.AdversarialModel:
         return keras.models.load_model(path, safe_mode=True)
     except Exception as e:
         raise ZooError(f"cannot load {path}: {type(e).__name__}: {str(e).splitlines()[0]}") from e
+
+
+def train_classifier(recipe, run_dir: str | os.PathLike, verbose: str | int = "auto") -> dict:
+    """Trains the domain classifier the quality metrics use; returns its test accuracy.
+
+    Writes `classifier.weights.h5` and `classifier.json` (accuracy, class prior, the
+    command) into `run_dir`; the files the package ships under zoo/metrics/weights/
+    are copies of these.
+    """
+    from zoo.metrics.features import classifier_network
+
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _write_json(run_dir / "config.json", recipe.to_dict())
+    keras.utils.set_random_seed(recipe.seed)
+    spec = data.spec(recipe.dataset)
+    if not spec.num_classes:
+        raise ZooError(f"{recipe.dataset} has no class labels to train a classifier on")
+    train_set = data.load(recipe.dataset, "train", recipe.batch_size, seed=recipe.seed)
+    test_set = data.load(recipe.dataset, "test", 1000, shuffle=False, drop_remainder=False)
+    network = classifier_network(spec.image_shape, spec.num_classes)
+    network.compile(
+        optimizer=keras.optimizers.Adam(recipe.lr),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    network.fit(
+        train_set,
+        epochs=recipe.epochs,
+        validation_data=test_set,
+        callbacks=[keras.callbacks.TensorBoard(str(run_dir / "logs"), write_graph=False)],
+        verbose=verbose,
+    )
+    _, accuracy = network.evaluate(test_set, verbose=0)
+    labels = np.concatenate([y.numpy() for _, y in data.load(recipe.dataset, "train", 10_000, shuffle=False,
+                                                            drop_remainder=False)])  # fmt: skip
+    prior = np.bincount(labels, minlength=spec.num_classes) / len(labels)
+    tmp = run_dir / ".classifier.tmp.weights.h5"
+    bare = classifier_network(spec.image_shape, spec.num_classes)  # uncompiled: no optimizer state saved
+    bare.set_weights(network.get_weights())
+    bare.save_weights(tmp)
+    os.replace(tmp, run_dir / "classifier.weights.h5")
+    info = {
+        "dataset": recipe.dataset,
+        "image_shape": list(spec.image_shape),
+        "num_classes": spec.num_classes,
+        "test_accuracy": round(float(accuracy), 4),
+        "class_prior": prior.round(6).tolist(),
+        "epochs": recipe.epochs,
+        "command": f"ganzoo train {recipe.name} --run-dir {run_dir}",
+    }
+    _write_json(run_dir / "classifier.json", info)
+    return info

@@ -42,7 +42,7 @@ def structured_images(n: int, shape=SHAPE, seed: int = 0, labels=None) -> np.nda
         else:
             rows = np.arange(int(labels[i]), h, NUM_CLASSES + 1)
         image[rows] = 0.8
-    return images + rng.normal(0, 0.05, images.shape).astype(np.float32)
+    return np.clip(images + rng.normal(0, 0.05, images.shape), -1, 1).astype(np.float32)
 
 
 def real_batch(model: AdversarialModel, n: int = 32, seed: int = 0):

@@ -178,6 +178,15 @@ class AdversarialModel(keras.Model):
         return tuple(int(d) for d in self.generator.outputs[0].shape[1:])
 
     @property
+    def grid_columns(self) -> int | None:
+        """Columns of a sample grid: one per class or code value, so each column is one."""
+        if self.num_classes:
+            return self.num_classes
+        if self.codes and "code_cat" in self.codes:
+            return self.codes["code_cat"]["size"]
+        return None
+
+    @property
     def sampling_generator(self) -> keras.Model:
         """The generator users get: the EMA of G's weights when kept, else G."""
         return self.generator_ema if self.ema_decay else self.generator

@@ -109,3 +109,18 @@ def test_replace_swaps_the_folder_atomically(trained, tmp_path):
     assert manifest.read(out) == second
     assert first["files"].keys() == second["files"].keys()
     assert [p.name for p in tmp_path.iterdir()] == ["export"]
+
+
+def test_the_judge_exports_with_its_calibration_folded_in(trained, tmp_path):
+    from zoo.judge import Judge
+
+    judge = Judge.from_discriminator(trained)
+    judge.temperature, judge.threshold = 2.0, 0.3
+    out = tmp_path / "export"
+    written = artifacts.export_model(trained, out, judge=judge)
+    assert written["judge"]["outputs"][0]["name"] == "p_real"
+    assert written["judge_calibration"]["temperature"] == 2.0 and "judge.onnx" in written["files"]
+    images = trained.generate(6)
+    session = ort.InferenceSession(str(out / "judge.onnx"))
+    (p_real,) = session.run(["p_real"], {"image": images})
+    np.testing.assert_allclose(p_real.ravel(), judge.scores(images), atol=1e-5)

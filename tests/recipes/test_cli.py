@@ -58,6 +58,11 @@ def test_bad_input_from_the_installed_command():
     assert line.startswith("ganzoo: error: unknown recipe 'no-such-recipe'; available: gan-mlp-mnist, ")
 
 
+def manifest_lists_judge(run):
+    manifest = json.loads((run / "export" / "manifest.json").read_text())
+    return "judge.onnx" in manifest["files"] and manifest["judge"]["outputs"][0]["name"] == "p_real"
+
+
 def test_train_sample_export_end_to_end(tmp_path, fashion_mnist_dir):
     run = tmp_path / "run"
     env = {"TFDS_DATA_DIR": str(fashion_mnist_dir)}
@@ -88,6 +93,24 @@ def test_train_sample_export_end_to_end(tmp_path, fashion_mnist_dir):
     assert run_cli("sample", str(run), "--n", "5", "--out", str(array)).returncode == 0
     samples = np.load(array)
     assert samples.shape == (5, 28, 28, 1) and samples.min() >= -1 and samples.max() <= 1
+
+    # The run fitted a judge; it scores files and filters samples.
+    judge_info = json.loads((run / "judge" / "judge.json").read_text())
+    assert judge_info["info"]["source"] == "discriminator" and judge_info["temperature"] > 0
+    png = tmp_path / "one.png"
+    Image.fromarray(np.uint8((samples[0, ..., 0] + 1) * 127.5)).save(png)
+    result = run_cli("judge", str(run), str(array), str(png))
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 6 and all(line.split("\t")[2] in ("accept", "reject") for line in lines)
+    assert 0.0 <= float(lines[0].split("\t")[1]) <= 1.0
+    big = tmp_path / "big.png"
+    Image.fromarray(np.zeros((32, 32), np.uint8)).save(big)
+    result = run_cli("judge", str(run), str(big))
+    assert (
+        result.returncode == 2 and "is 32x32; the judge takes 28x28" in result.stderr.strip().splitlines()[-1]
+    )
+    assert manifest_lists_judge(run)
 
     result = run_cli("export", str(run))
     assert result.returncode == 2 and "already exists" in result.stderr

@@ -92,6 +92,18 @@ class InfoGAN(DCGAN):
             "code_cont": rng.uniform(-1, 1, (n, self.continuous_code)).astype(np.float32),
         }
 
+    def code_sweep(self, rows: int, seed: int = 0) -> dict[str, np.ndarray]:
+        """Inputs for a grid whose rows share z (and continuous codes at 0) and whose columns
+        run through the categorical code: what the code alone changes."""
+        rng = np.random.default_rng(seed)
+        k = self.categorical_code
+        z = np.repeat(rng.standard_normal((rows, self.latent_dim)).astype(np.float32), k, axis=0)
+        return {
+            "z": z,
+            "code_cat": np.tile(np.arange(k, dtype=np.int32), rows),
+            "code_cont": np.zeros((rows * k, self.continuous_code), np.float32),
+        }
+
     def get_config(self):
         return {
             **super().get_config(),

@@ -1,0 +1,128 @@
+"""Quality metrics as functions of features or class logits (numpy in, floats out)."""
+
+import numpy as np
+from scipy import linalg
+
+
+def _mean_cov(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    features = np.asarray(features, np.float64)
+    return features.mean(axis=0), np.cov(features, rowvar=False)
+
+
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2)) between Gaussians fitted to two
+    feature sets (N, F): FID when the features are Inception's (Heusel et al. 2017)."""
+    mu_a, cov_a = _mean_cov(a)
+    mu_b, cov_b = _mean_cov(b)
+    return frechet_distance_from_moments(mu_a, cov_a, mu_b, cov_b)
+
+
+def frechet_distance_from_moments(mu_a, cov_a, mu_b, cov_b) -> float:
+    """The Frechet distance of N(mu_a, cov_a) and N(mu_b, cov_b)."""
+    covmean, _ = linalg.sqrtm(cov_a @ cov_b, disp=False)
+    if not np.isfinite(covmean).all():  # near-singular product: regularize as TF-GAN does
+        offset = np.eye(cov_a.shape[0]) * 1e-6
+        covmean = linalg.sqrtm((cov_a + offset) @ (cov_b + offset))
+    covmean = covmean.real
+    diff = mu_a - mu_b
+    return float(max(0.0, diff @ diff + np.trace(cov_a) + np.trace(cov_b) - 2.0 * np.trace(covmean)))
+
+
+def kernel_inception_distance(
+    a: np.ndarray, b: np.ndarray, subsets: int = 10, subset_size: int = 1000, seed: int = 0
+) -> tuple[float, float]:
+    """(mean, std) over subsets of the unbiased MMD^2 with the cubic polynomial kernel
+    k(x, y) = (x.y / d + 1)^3 (Binkowski et al. 2018). About 0 for one distribution."""
+    rng = np.random.default_rng(seed)
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    m = min(subset_size, len(a), len(b))
+    d = a.shape[1]
+    values = []
+    for _ in range(subsets):
+        x = a[rng.choice(len(a), m, replace=False)]
+        y = b[rng.choice(len(b), m, replace=False)]
+        k_xx = (x @ x.T / d + 1) ** 3
+        k_yy = (y @ y.T / d + 1) ** 3
+        k_xy = (x @ y.T / d + 1) ** 3
+        # Unbiased: the diagonals (k(x_i, x_i)) are left out of the within-set means.
+        mmd = (
+            (k_xx.sum() - np.trace(k_xx)) / (m * (m - 1))
+            + (k_yy.sum() - np.trace(k_yy)) / (m * (m - 1))
+            - 2 * k_xy.mean()
+        )
+        values.append(mmd)
+    return float(np.mean(values)), float(np.std(values))
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    logits = np.asarray(logits, np.float64)
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def inception_score(logits: np.ndarray, splits: int = 10) -> tuple[float, float]:
+    """(mean, std) of exp(E_x KL(p(y|x) || p(y))) over splits (Salimans et al. 2016).
+
+    From 1 (every image the same uncertain class) to C (confident and balanced)."""
+    p = _softmax(logits)
+    scores = []
+    for part in np.array_split(p, splits):
+        marginal = part.mean(axis=0, keepdims=True)
+        kl = np.sum(part * (np.log(part + 1e-12) - np.log(marginal + 1e-12)), axis=1)
+        scores.append(np.exp(kl.mean()))
+    return float(np.mean(scores)), float(np.std(scores))
+
+
+def _kth_neighbour_radii(features: np.ndarray, k: int, batch: int = 1024) -> np.ndarray:
+    """Distance from each point to its k-th nearest other point in the same set."""
+    radii = np.empty(len(features))
+    sq = np.sum(features**2, axis=1)
+    for i in range(0, len(features), batch):
+        block = features[i : i + batch]
+        d2 = np.maximum(sq[i : i + batch, None] + sq[None, :] - 2 * block @ features.T, 0)
+        radii[i : i + batch] = np.sqrt(np.partition(d2, k, axis=1)[:, k])  # index 0 is the point itself
+    return radii
+
+
+def _inside_manifold(
+    points: np.ndarray, manifold: np.ndarray, radii: np.ndarray, batch: int = 1024
+) -> np.ndarray:
+    sq_m = np.sum(manifold**2, axis=1)
+    inside = np.empty(len(points), bool)
+    for i in range(0, len(points), batch):
+        block = points[i : i + batch]
+        d2 = np.maximum(np.sum(block**2, axis=1)[:, None] + sq_m[None, :] - 2 * block @ manifold.T, 0)
+        inside[i : i + batch] = np.any(np.sqrt(d2) <= radii[None, :], axis=1)
+    return inside
+
+
+def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3) -> tuple[float, float]:
+    """Improved precision and recall (Kynkaanniemi et al. 2019).
+
+    Each set's manifold is the union of balls reaching every point's k-th nearest
+    neighbour; precision is the share of fakes inside the real manifold (quality),
+    recall the share of reals inside the fake manifold (coverage)."""
+    real, fake = np.asarray(real, np.float64), np.asarray(fake, np.float64)
+    real_radii, fake_radii = _kth_neighbour_radii(real, k), _kth_neighbour_radii(fake, k)
+    precision = _inside_manifold(fake, real, real_radii).mean()
+    recall = _inside_manifold(real, fake, fake_radii).mean()
+    return float(precision), float(recall)
+
+
+def class_coverage(logits: np.ndarray, prior: np.ndarray | None = None) -> dict:
+    """How a sample set spreads over the classifier's classes.
+
+    Returns the histogram of predicted classes, KL(histogram || prior) (0 when the
+    classes come as often as in the data; log C when every sample is one class), and
+    how many classes hold at least half their prior share."""
+    logits = np.asarray(logits)
+    classes = logits.shape[1]
+    prior = np.full(classes, 1.0 / classes) if prior is None else np.asarray(prior, np.float64)
+    histogram = np.bincount(np.argmax(logits, axis=1), minlength=classes) / len(logits)
+    nonzero = histogram > 0
+    kl = float(np.sum(histogram[nonzero] * np.log(histogram[nonzero] / prior[nonzero])))
+    return {
+        "histogram": histogram.round(4).tolist(),
+        "kl_to_prior": kl,
+        "classes_covered": int(np.sum(histogram >= 0.5 * prior)),
+    }

@@ -1,0 +1,105 @@
+"""Evaluate a generator against real data, beside the floor of real data against itself.
+
+The real test split is shuffled once and cut in halves A and B. Generated samples are
+compared with A; the floor is B compared with A: what a perfect generator would score
+with the same sample sizes, so every figure has a reference to be read against.
+"""
+
+import numpy as np
+
+from zoo import data
+from zoo.metrics import distances
+from zoo.metrics.features import FeatureExtractor
+
+FIGURES = ("frechet_distance", "kid", "inception_score", "precision", "recall", "class_kl", "classes_covered")
+
+
+def real_test_images(dataset: str, seed: int = 0) -> np.ndarray:
+    """The whole test split as float images in [-1, 1], in a seeded random order."""
+    images = np.concatenate(
+        [x.numpy() for x, _ in data.load(dataset, "test", 2000, shuffle=False, drop_remainder=False)]
+    )
+    return images[np.random.default_rng(seed).permutation(len(images))]
+
+
+def figures(real_features, fake_features, fake_logits, prior=None) -> dict[str, float]:
+    """Every metric of one sample set against the reference features."""
+    kid, _ = distances.kernel_inception_distance(real_features, fake_features)
+    precision, recall = distances.precision_recall(real_features, fake_features)
+    coverage = distances.class_coverage(fake_logits, prior)
+    return {
+        "frechet_distance": distances.frechet_distance(real_features, fake_features),
+        "kid": kid,
+        "inception_score": distances.inception_score(fake_logits)[0],
+        "precision": precision,
+        "recall": recall,
+        "class_kl": coverage["kl_to_prior"],
+        "classes_covered": coverage["classes_covered"],
+        "class_histogram": coverage["histogram"],
+    }
+
+
+class Evaluator:
+    """Holds the reference features of one dataset, so that many evaluations share them."""
+
+    def __init__(self, dataset: str, extractor: FeatureExtractor, prior=None, seed: int = 0):
+        self.dataset, self.extractor, self.prior = dataset, extractor, prior
+        real = real_test_images(dataset, seed)
+        half = len(real) // 2
+        self.reference_features, _ = extractor(real[:half])
+        self._holdout = real[half:]
+        self._floor = None
+
+    def floor(self) -> dict:
+        """The real-data floor: held-out real images scored like samples."""
+        if self._floor is None:
+            features, logits = self.extractor(self._holdout)
+            self._floor = figures(self.reference_features, features, logits, self.prior)
+        return self._floor
+
+    def __call__(self, images: np.ndarray) -> dict:
+        features, logits = self.extractor(images)
+        return figures(self.reference_features, features, logits, self.prior)
+
+    def report(self, images: np.ndarray) -> dict:
+        """{"samples": figures, "real_floor": figures, "n": ..., "extractor": ...}."""
+        return {
+            "n": len(images),
+            "reference": f"{self.dataset} test, half A ({len(self.reference_features)})",
+            "extractor": self.extractor.name,
+            "samples": self(images),
+            "real_floor": self.floor(),
+        }
+
+
+def table(report: dict) -> str:
+    """A plain-text table of a report: each figure beside its real-data floor."""
+    lines = [f"{'metric':<18}{'samples':>12}{'real floor':>12}"]
+    for name in FIGURES:
+        lines.append(f"{name:<18}{report['samples'][name]:>12.4g}{report['real_floor'][name]:>12.4g}")
+    return "\n".join(lines)
+
+
+def code_consistency(model, extractor: FeatureExtractor, per_code: int = 500, seed: int = 0) -> dict:
+    """For a model with a categorical code (InfoGAN): does each code value pick one class?
+
+    For each code value, `per_code` samples with random z and continuous codes are
+    classified; consistency is the share that fall in that value's most common class.
+    `distinct_classes` counts the different majority classes over all code values
+    (10 for a code that found all ten garment types)."""
+    k = model.codes["code_cat"]["size"]
+    rng = np.random.default_rng(seed)
+    majorities, shares = [], []
+    for value in range(k):
+        inputs = model.sample_inputs(per_code, seed=int(rng.integers(1 << 30)))
+        inputs["code_cat"] = np.full(per_code, value, np.int32)
+        _, logits = extractor(model.generate(per_code, inputs=inputs))
+        counts = np.bincount(np.argmax(logits, axis=1), minlength=logits.shape[1])
+        majorities.append(int(np.argmax(counts)))
+        shares.append(float(counts.max() / per_code))
+    return {
+        "per_code_consistency": [round(x, 4) for x in shares],
+        "mean_consistency": float(np.mean(shares)),
+        "majority_class": majorities,
+        "distinct_classes": len(set(majorities)),
+    }

@@ -1,0 +1,106 @@
+"""Feature extractors: images in [-1, 1] -> (features (N, F), class logits (N, C))."""
+
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from zoo.errors import ZooError
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+
+
+class FeatureExtractor:
+    """Turns images into the features metrics compare and the class logits they count."""
+
+    name = "extractor"
+
+    def __call__(self, images: np.ndarray, batch_size: int = 500) -> tuple[np.ndarray, np.ndarray]:
+        features, logits = [], []
+        for i in range(0, len(images), batch_size):
+            f, lg = self._extract(np.asarray(images[i : i + batch_size], np.float32))
+            features.append(np.asarray(f))
+            logits.append(np.asarray(lg))
+        return np.concatenate(features), np.concatenate(logits)
+
+    def _extract(self, images: np.ndarray):
+        raise NotImplementedError
+
+
+def classifier_network(image_shape=(28, 28, 1), num_classes: int = 10) -> keras.Model:
+    """A small CNN for 28x28 images; its 128-d `features` layer feeds the metrics."""
+    image = keras.Input(shape=image_shape, name="image")
+    x = image
+    for filters in (32, 64):
+        x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+        x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+        x = keras.layers.MaxPooling2D()(x)
+    x = keras.layers.Flatten()(x)
+    features = keras.layers.Dense(128, activation="relu", name="features")(x)
+    x = keras.layers.Dropout(0.3)(features)
+    logits = keras.layers.Dense(num_classes, name="logits")(x)
+    return keras.Model(image, logits, name="classifier")
+
+
+class DomainClassifier(FeatureExtractor):
+    """The project's own classifier for a 28x28 dataset, as a feature extractor.
+
+    `DomainClassifier.shipped("fashion_mnist")` loads the weights the repository ships,
+    with the test accuracy they reached (`.info`).
+    """
+
+    def __init__(self, network: keras.Model, info: dict | None = None):
+        self.network = network
+        self.info = info or {}
+        self.name = f"classifier:{self.info.get('dataset', 'custom')}"
+        self._both = keras.Model(network.inputs, [network.get_layer("features").output, network.outputs[0]])
+
+    @classmethod
+    def shipped(cls, dataset: str) -> "DomainClassifier":
+        weights = WEIGHTS_DIR / f"{dataset}_classifier.weights.h5"
+        info_path = WEIGHTS_DIR / f"{dataset}_classifier.json"
+        if not weights.exists():
+            raise ZooError(
+                f"no classifier is shipped for {dataset}; train one with "
+                f"`ganzoo train classifier-{dataset.replace('_', '-')}` or pass an InceptionV3 weights file"
+            )
+        info = json.loads(info_path.read_text()) if info_path.exists() else {}
+        network = classifier_network(tuple(info.get("image_shape", (28, 28, 1))), info.get("num_classes", 10))
+        network.load_weights(weights)
+        return cls(network, info)
+
+    def _extract(self, images):
+        features, logits = self._both(images, training=False)
+        return keras.ops.convert_to_numpy(features), keras.ops.convert_to_numpy(logits)
+
+
+class InceptionExtractor(FeatureExtractor):
+    """InceptionV3 pool features (2048-d) and ImageNet logits, for the standard FID on RGB data.
+
+    Needs a weights file (`keras.applications.InceptionV3`, include_top=True); nothing is
+    downloaded. Grayscale images are repeated to three channels and resized to 299x299.
+    """
+
+    name = "inception_v3"
+
+    def __init__(self, weights_path: str | Path):
+        if not Path(weights_path).is_file():
+            raise ZooError(f"InceptionV3 weights file {weights_path} does not exist")
+        model = keras.applications.InceptionV3(include_top=True, weights=str(weights_path))
+        self._both = keras.Model(model.inputs, [model.get_layer("avg_pool").output, model.outputs[0]])
+
+    def _extract(self, images):
+        if images.shape[-1] == 1:
+            images = np.repeat(images, 3, axis=-1)
+        resized = keras.ops.image.resize(images, (299, 299))  # inputs stay in [-1, 1], as Inception expects
+        features, probabilities = self._both(resized, training=False)
+        logits = np.log(np.clip(keras.ops.convert_to_numpy(probabilities), 1e-12, 1.0))
+        return keras.ops.convert_to_numpy(features), logits
+
+
+def extractor_for(dataset: str, inception_weights: str | None = None) -> FeatureExtractor:
+    """InceptionV3 when given its weights, else the project's classifier for the dataset."""
+    if inception_weights:
+        return InceptionExtractor(inception_weights)
+    return DomainClassifier.shipped(dataset)
