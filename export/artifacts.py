@@ -39,12 +39,42 @@ def _network_io(model: AdversarialModel, judge=None) -> dict[str, tuple[keras.Mo
     if judge is not None:
         networks.append(("judge", judge.as_model()))
     for name, network in networks:
+        network = float32_copy(network)
         inputs = [_spec(t.name, t.dtype, t.shape[1:]) for t in network.inputs]
         outputs = [
             _spec(n, t.dtype, t.shape[1:]) for n, t in zip(network.output_names, network.outputs, strict=True)
         ]
         io[name] = (network, inputs, outputs)
     return io
+
+
+def _as_float32(config):
+    """A layer config with every dtype policy (nested ones too) set to float32."""
+    if isinstance(config, dict):
+        return {
+            k: ("float32" if k == "dtype" and _is_policy(v) else _as_float32(v)) for k, v in config.items()
+        }
+    if isinstance(config, list):
+        return [_as_float32(v) for v in config]
+    return config
+
+
+def _is_policy(value) -> bool:
+    return isinstance(value, str) or (isinstance(value, dict) and value.get("class_name") == "DTypePolicy")
+
+
+def float32_copy(network: keras.Model) -> keras.Model:
+    """The network computing in float32, same weights: what runtimes without bfloat16 or
+    float16 kernels can run. Networks trained in float32 come back unchanged."""
+    if all(layer.dtype_policy.name == "float32" for layer in network.layers):
+        return network
+
+    def clone(layer):
+        return layer.__class__.from_config(_as_float32(layer.get_config()))
+
+    copy = keras.models.clone_model(network, clone_function=clone)
+    copy.set_weights(network.get_weights())
+    return copy
 
 
 def _signature(inputs: list[dict]) -> list[tf.TensorSpec]:

@@ -80,7 +80,7 @@ class Recipe(_Overridable):
     beta_1: float = 0.5  # Adam's beta_1 (DCGAN's 0.5)
     beta_2: float = 0.999  # Adam's beta_2
     momentum: float = 0.9  # SGD momentum
-    jit_compile: bool = False  # XLA; measured slower than oneDNN on CPU (DESIGN.md)
+    jit_compile: bool | None = None  # XLA; None: by device type (off on CPU, where oneDNN is faster)
     seed: int = 0
     grid_every: int = 1  # epochs between sample grids
     eval_every: int = 0  # epochs between quality evaluations logged to TensorBoard; 0 is off

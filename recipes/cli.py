@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import recipes
+from recipes.scale import STRATEGIES
 from zoo.errors import ZooError
 
 
@@ -62,6 +63,23 @@ def _parser() -> argparse.ArgumentParser:
         help="stop after the step that crosses this wall time",
     )
     train.add_argument("--no-export", action="store_true", help="skip export/ at the end")
+    train.add_argument(
+        "--strategy",
+        choices=STRATEGIES,
+        default="auto",
+        help="tf.distribute strategy (auto: mirrored when several GPUs are visible)",
+    )
+    train.add_argument(
+        "--mixed-precision",
+        action="store_true",
+        help="bfloat16 on CPU/TPU, float16 on GPU; weights, logits and losses stay float32",
+    )
+    train.add_argument(
+        "--jit",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="XLA; default by device type (off on CPU)",
+    )
     train.set_defaults(func=_train)
 
     sample = commands.add_parser("sample", help="draw a grid of samples from a trained run")
@@ -117,6 +135,8 @@ def _train(args) -> int:
         "batch_size": args.batch_size,
         "seed": args.seed,
     }
+    if args.jit is not None and isinstance(recipe, recipes.Recipe):
+        flags["jit_compile"] = args.jit
     given = {k: v for k, v in flags.items() if v is not None}
     fields = {f.name for f in dataclasses.fields(recipe)}
     for key in given.keys() - fields:
@@ -129,6 +149,11 @@ def _train(args) -> int:
         time_budget=args.time_budget,
         export=not args.no_export,
         verbose="auto" if sys.stdout.isatty() else 2,  # a line per epoch in logs, not a bar
+        **(
+            {}
+            if isinstance(recipe, recipes.ClassifierRecipe)
+            else {"strategy": args.strategy, "mixed_precision": args.mixed_precision}
+        ),
     )
     if isinstance(recipe, recipes.ClassifierRecipe):
         print(f"trained {recipe.name} into {run_dir}: test accuracy {summary['test_accuracy']:.4f}")

@@ -21,7 +21,7 @@ import keras
 import numpy as np
 
 import zoo
-from recipes import Recipe
+from recipes import Recipe, scale
 from zoo import callbacks, data, images, registry
 from zoo.errors import ZooError
 from zoo.metrics.evaluate import Evaluator
@@ -38,8 +38,14 @@ _MODEL_FIELDS = (
 )  # fmt: skip
 
 
-def build_model(recipe: Recipe, spec: data.DatasetSpec) -> zoo.AdversarialModel:
-    """The recipe's GAN for a dataset, compiled with its optimizers."""
+def build_model(
+    recipe: Recipe, spec: data.DatasetSpec, jit_compile: bool | None = None, loss_scale: bool = False
+) -> zoo.AdversarialModel:
+    """The recipe's GAN for a dataset, compiled with its optimizers.
+
+    Build it inside a strategy's scope to place its variables there; `loss_scale` wraps
+    the optimizers for float16 training.
+    """
     variant = registry.variant_class(recipe.variant)
     kwargs = {f: getattr(recipe, f) for f in _MODEL_FIELDS if getattr(recipe, f) is not None}
     kwargs.update(latent_dim=recipe.latent_dim, g_width=recipe.g_width, d_width=recipe.d_width,
@@ -54,11 +60,12 @@ def build_model(recipe: Recipe, spec: data.DatasetSpec) -> zoo.AdversarialModel:
         model = zoo.build(recipe.variant, image_shape=spec.image_shape, **kwargs)
     except ValueError as e:
         raise ZooError(f"recipe {recipe.name}: {e}") from e
-    model.compile(
-        d_optimizer=_optimizer(recipe, recipe.d_lr),
-        g_optimizer=_optimizer(recipe, recipe.g_lr),
-        jit_compile=recipe.jit_compile,
-    )
+    d_optimizer, g_optimizer = _optimizer(recipe, recipe.d_lr), _optimizer(recipe, recipe.g_lr)
+    if loss_scale:
+        d_optimizer = keras.optimizers.LossScaleOptimizer(d_optimizer)
+        g_optimizer = keras.optimizers.LossScaleOptimizer(g_optimizer)
+    jit = recipe.jit_compile if jit_compile is None else jit_compile
+    model.compile(d_optimizer=d_optimizer, g_optimizer=g_optimizer, jit_compile=bool(jit))
     return model
 
 
@@ -86,14 +93,32 @@ def train(
     time_budget: float | None = None,
     export: bool = True,
     verbose: str | int = "auto",
+    strategy: str = "auto",
+    mixed_precision: bool = False,
 ) -> dict:
-    """Trains `recipe` into `run_dir` (resuming if it was interrupted); returns the summary."""
+    """Trains `recipe` into `run_dir` (resuming if it was interrupted); returns the summary.
+
+    `strategy` is a name in `recipes.scale.STRATEGIES`; `mixed_precision` computes in
+    bfloat16 (CPU, TPU) or float16 (GPU) with float32 weights, logits and losses. The
+    recipe's `jit_compile` (None: by device type) chooses XLA.
+    """
     run_dir = Path(run_dir)
     _write_or_check_config(recipe, run_dir)
     keras.utils.set_random_seed(recipe.seed)
 
     spec = data.spec(recipe.dataset)
-    model = build_model(recipe, spec)
+    distribution = scale.make_strategy(strategy)
+    device = scale.device_type(distribution)
+    policy = scale.mixed_precision_policy(device) if mixed_precision else "float32"
+    jit = recipe.jit_compile if recipe.jit_compile is not None else scale.default_jit(device)
+    with scale.Precision(policy):
+        return _train(recipe, run_dir, spec, distribution, policy, jit, time_budget, export, verbose)
+
+
+def _train(recipe, run_dir, spec, distribution, policy, jit, time_budget, export, verbose) -> dict:
+    """The body of `train`, under the chosen precision policy."""
+    with distribution.scope():
+        model = build_model(recipe, spec, jit_compile=jit, loss_scale=policy == "mixed_float16")
     images_per_step = recipe.batch_size * model.d_steps  # one minibatch per D update
     dataset = data.load(
         recipe.dataset,
@@ -108,7 +133,11 @@ def train(
     extractor = _extractor(recipe.dataset)
     fit_callbacks = [
         # The monitor comes first: on NaN it restores good weights before anything saves them.
-        callbacks.HealthMonitor(run_dir / "logs", extractor=extractor),
+        callbacks.HealthMonitor(
+            run_dir / "logs",
+            extractor=extractor,
+            min_classes=spec.num_classes // 2 if extractor is not None and spec.num_classes else None,
+        ),
         keras.callbacks.BackupAndRestore(str(run_dir / "backup"), delete_checkpoint=False),
         _ResumingTensorBoard(str(run_dir / "logs"), update_freq=1, write_graph=False),
         callbacks.ImageGrid(run_dir / "logs", run_dir / "samples", every=recipe.grid_every),
@@ -142,6 +171,9 @@ def train(
             round(throughput.images_per_second, 1) if throughput.images_per_second else None
         ),
         "stopped_by": "time_budget" if budget and budget.stopped_at_step else "epochs",
+        "replicas": distribution.num_replicas_in_sync,
+        "precision": policy,
+        "jit_compile": bool(jit),
     }
     if recipe.judge != "none":
         summary["judge"] = fit_judge(model, recipe.dataset, run_dir, source=recipe.judge).info

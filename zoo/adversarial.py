@@ -149,7 +149,7 @@ class AdversarialModel(keras.Model):
         if self.feature_matching:
             # D's outputs plus its `features` layer; kept out of tracking (it shares D's layers).
             with_features = keras.Model(
-                discriminator.inputs,
+                discriminator.input,  # the structure D was built with (tensor or list)
                 [*discriminator.outputs, discriminator.get_layer("features").output],
             )
             object.__setattr__(self, "_discriminator_with_features", with_features)
@@ -239,9 +239,24 @@ class AdversarialModel(keras.Model):
 
     # === Hooks a variant may override ===
 
+    def replica_slice(self, draw, batch_size):
+        """`draw(n)` for the global batch, this replica's rows of it.
+
+        Every replica holds the same seed state, so each draws the same global tensor and
+        keeps its own slice: the noise of a step does not depend on how many replicas
+        share the batch (one device with batch B draws exactly what two with B/2 do).
+        """
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        if replicas == 1:
+            return draw(batch_size)
+        index = tf.distribute.get_replica_context().replica_id_in_sync_group
+        return draw(batch_size * replicas)[index * batch_size : (index + 1) * batch_size]
+
     def sample_latent(self, batch_size):
         """Noise for G; (B, latent_dim) standard normal."""
-        return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+        return self.replica_slice(
+            lambda n: keras.random.normal((n, self.latent_dim), seed=self.seed_generator), batch_size
+        )
 
     def generator_inputs(self, batch_size, labels) -> dict:
         """G's named inputs for one training minibatch; conditional variants add labels."""
@@ -312,7 +327,10 @@ class AdversarialModel(keras.Model):
         critic = lambda x: self._discriminate(x, labels, training=True)[0]  # noqa: E731
         total = 0.0
         if self.gradient_penalty:
-            epsilon = keras.random.uniform([tf.shape(real)[0], 1, 1, 1], 0.0, 1.0, seed=self.seed_generator)
+            epsilon = self.replica_slice(
+                lambda n: keras.random.uniform([n, 1, 1, 1], 0.0, 1.0, seed=self.seed_generator),
+                tf.shape(real)[0],
+            )
             total += self.gradient_penalty * regularizers.gradient_penalty(critic, real, fake, epsilon)
         if self.r1_gamma:
             total += 0.5 * self.r1_gamma * regularizers.r1_penalty(critic, real)
@@ -342,15 +360,13 @@ class AdversarialModel(keras.Model):
             if self.historical_averaging:
                 loss += self._history_penalty(self.discriminator.trainable_variables, self.d_history)
             scaled = self.d_optimizer.scale_loss(loss)
-        variables = self.discriminator.trainable_variables
-        grads = tape.gradient(scaled, variables)
-        self.d_optimizer.apply_gradients(zip(grads, variables, strict=True))
+        grad_norm = _apply(tape, scaled, self.d_optimizer, self.discriminator.trainable_variables)
         self.after_discriminator_update()
         return {
             "loss": self._replica_mean(loss),
             "real": tf.reduce_mean(self.score(real_logits)),
             "fake": tf.reduce_mean(self.score(fake_logits)),
-            "grad_norm": _unscaled_global_norm(self.d_optimizer, grads),
+            "grad_norm": grad_norm,
         }
 
     def generator_step(self, batch_size, labels=None, real=None):
@@ -374,12 +390,10 @@ class AdversarialModel(keras.Model):
             if self.historical_averaging:
                 loss += self._history_penalty(self.generator.trainable_variables, self.g_history)
             scaled = self.g_optimizer.scale_loss(loss)
-        variables = self.generator.trainable_variables
-        grads = tape.gradient(scaled, variables)
-        self.g_optimizer.apply_gradients(zip(grads, variables, strict=True))
+        grad_norm = _apply(tape, scaled, self.g_optimizer, self.generator.trainable_variables)
         return {
             "loss": self._replica_mean(loss),
-            "grad_norm": _unscaled_global_norm(self.g_optimizer, grads),
+            "grad_norm": grad_norm,
         }
 
     def _feature_matching(self, real, fake_seen, labels):
@@ -527,9 +541,20 @@ def _images_and_labels(data):
     return images, labels
 
 
+def _apply(tape, scaled_loss, optimizer, variables):
+    """Applies the gradient of `scaled_loss`; returns the norm of the update's gradient."""
+    grads = tape.gradient(scaled_loss, variables)
+    optimizer.apply_gradients(zip(grads, variables, strict=True))
+    return _unscaled_global_norm(optimizer, grads)
+
+
 def _unscaled_global_norm(optimizer, grads):
-    """Global gradient norm as the optimizer will apply it (loss scaling undone)."""
-    norm = tf.linalg.global_norm([tf.cast(g, tf.float32) for g in grads if g is not None])
+    """Norm of the gradient the optimizer applies: summed over replicas, loss scaling undone."""
+    grads = [tf.cast(g, tf.float32) for g in grads if g is not None]
+    if tf.distribute.get_strategy().num_replicas_in_sync > 1:
+        # Each replica holds a share of the gradient; the update is their sum.
+        grads = tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, grads)
+    norm = tf.linalg.global_norm(grads)
     if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
         norm = norm / tf.cast(optimizer.dynamic_scale, tf.float32)
     return norm

@@ -112,7 +112,7 @@ class Judge:
             raise ZooError(
                 f"{type(model).__name__}'s discriminator also needs a label; use the critic judge instead"
             )
-        return cls(keras.Model(d.inputs, d.outputs[0], name="judge_scorer"), info={"source": "discriminator"})
+        return cls(keras.Model(d.input, d.outputs[0], name="judge_scorer"), info={"source": "discriminator"})
 
     @classmethod
     def train_critic(

@@ -102,3 +102,17 @@ def test_a_healthy_run_stays_quiet(variant):
     real, labels = helpers.real_batch(model, n=16 * model.d_steps * 20)
     model.fit(real, labels, batch_size=16 * model.d_steps, epochs=2, verbose=0, callbacks=[monitor])
     assert monitor.events == [] and not model.stop_training
+
+
+def test_mode_collapse_when_classes_disappear_even_from_the_first_check():
+    class OneClass:
+        """An extractor for which every sample looks like class 3."""
+
+        def __call__(self, images):
+            n = len(images)
+            return images.reshape(n, -1), np.eye(10)[np.full(n, 3)]
+
+    model = helpers.tiny("dcgan")
+    monitor = attach(HealthMonitor(extractor=OneClass(), min_classes=5), model)
+    monitor.on_epoch_end(0)
+    assert [e[1] for e in monitor.events] == ["mode_collapse"] and "1 classes only" in monitor.events[0][2]

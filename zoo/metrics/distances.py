@@ -1,5 +1,7 @@
 """Quality metrics as functions of features or class logits (numpy in, floats out)."""
 
+import warnings
+
 import numpy as np
 from scipy import linalg
 
@@ -19,10 +21,13 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
 
 def frechet_distance_from_moments(mu_a, cov_a, mu_b, cov_b) -> float:
     """The Frechet distance of N(mu_a, cov_a) and N(mu_b, cov_b)."""
-    covmean, _ = linalg.sqrtm(cov_a @ cov_b, disp=False)
-    if not np.isfinite(covmean).all():  # near-singular product: regularize as TF-GAN does
-        offset = np.eye(cov_a.shape[0]) * 1e-6
-        covmean = linalg.sqrtm((cov_a + offset) @ (cov_b + offset))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)  # handled below
+        covmean, error = linalg.sqrtm(cov_a @ cov_b, disp=False)
+        if not np.isfinite(covmean).all() or error > 1e-3:
+            # Singular covariances (e.g. features that never fire): regularize the diagonal.
+            offset = np.eye(cov_a.shape[0]) * 1e-6
+            covmean, _ = linalg.sqrtm((cov_a + offset) @ (cov_b + offset), disp=False)
     covmean = covmean.real
     diff = mu_a - mu_b
     return float(max(0.0, diff @ diff + np.trace(cov_a) + np.trace(cov_b) - 2.0 * np.trace(covmean)))

@@ -54,7 +54,7 @@ class DomainClassifier(FeatureExtractor):
         self.network = network
         self.info = info or {}
         self.name = f"classifier:{self.info.get('dataset', 'custom')}"
-        self._both = keras.Model(network.inputs, [network.get_layer("features").output, network.outputs[0]])
+        self._both = keras.Model(network.input, [network.get_layer("features").output, network.outputs[0]])
 
     @classmethod
     def shipped(cls, dataset: str) -> "DomainClassifier":
@@ -88,7 +88,7 @@ class InceptionExtractor(FeatureExtractor):
         if not Path(weights_path).is_file():
             raise ZooError(f"InceptionV3 weights file {weights_path} does not exist")
         model = keras.applications.InceptionV3(include_top=True, weights=str(weights_path))
-        self._both = keras.Model(model.inputs, [model.get_layer("avg_pool").output, model.outputs[0]])
+        self._both = keras.Model(model.input, [model.get_layer("avg_pool").output, model.outputs[0]])
 
     def _extract(self, images):
         if images.shape[-1] == 1:

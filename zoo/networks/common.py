@@ -77,11 +77,13 @@ def discriminator_head(
     """[logit, *extra heads] from D's flat features (B, F)."""
     features = keras.layers.Identity(name="features")(features)
     x = MinibatchDiscrimination(minibatch_discrimination)(features) if minibatch_discrimination else features
+    # Outputs stay float32 under mixed precision: losses are taken on them.
     if spectral_norm:  # the wrapper carries the output's name
-        logit = keras.layers.SpectralNormalization(keras.layers.Dense(1, name="logit_dense"), name="logit")
+        dense = keras.layers.Dense(1, name="logit_dense", dtype="float32")
+        logit = keras.layers.SpectralNormalization(dense, name="logit", dtype="float32")
     else:
-        logit = keras.layers.Dense(1, name="logit")
+        logit = keras.layers.Dense(1, name="logit", dtype="float32")
     outputs = [logit(x)]
     for name, units in (heads or {}).items():
-        outputs.append(keras.layers.Dense(units, name=name)(x))
+        outputs.append(keras.layers.Dense(units, name=name, dtype="float32")(x))
     return outputs

@@ -24,8 +24,8 @@ def mlp_generator(
     inputs, x = generator_inputs(latent_dim, num_classes)
     for units in hidden:
         x = keras.layers.Dense(units, activation="relu")(x)
-    x = keras.layers.Dense(math.prod(image_shape), activation="tanh")(x)
-    image = keras.layers.Reshape(image_shape, name="image")(x)
+    x = keras.layers.Dense(math.prod(image_shape), activation="tanh", dtype="float32")(x)
+    image = keras.layers.Reshape(image_shape, name="image", dtype="float32")(x)
     return keras.Model(inputs[0] if len(inputs) == 1 else inputs, image, name=name)
 
 

@@ -63,11 +63,17 @@ class InfoGAN(DCGAN):
         del labels
         return {
             "z": self.sample_latent(batch_size),
-            "code_cat": keras.random.randint(
-                [batch_size], 0, self.categorical_code, seed=self.seed_generator, dtype="int32"
+            "code_cat": self.replica_slice(
+                lambda n: keras.random.randint(
+                    [n], 0, self.categorical_code, seed=self.seed_generator, dtype="int32"
+                ),
+                batch_size,
             ),
-            "code_cont": keras.random.uniform(
-                [batch_size, self.continuous_code], -1.0, 1.0, seed=self.seed_generator
+            "code_cont": self.replica_slice(
+                lambda n: keras.random.uniform(
+                    [n, self.continuous_code], -1.0, 1.0, seed=self.seed_generator
+                ),
+                batch_size,
             ),
         }
 
