@@ -198,7 +198,12 @@ def export_model(model: AdversarialModel, out_dir: str | Path, *, replace: bool 
             **networks,
             "judge_calibration": None
             if judge is None
-            else {"temperature": judge.temperature, "threshold": judge.threshold, **judge.info},
+            else {
+                "temperature": judge.temperature,
+                "bias": judge.bias,
+                "threshold": judge.threshold,
+                **judge.info,
+            },
             "parity": {"tolerance": PARITY_TOLERANCE, "batch": PARITY_BATCH, **parity},
             "versions": {
                 "tensorflow": tf.__version__,

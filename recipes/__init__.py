@@ -181,8 +181,10 @@ RECIPES: dict[str, Recipe] = _recipes(
            epochs=50),
     Recipe("gan-mlp-fashion-mnist", "gan", "fashion_mnist", "MLP GAN with Adam", g_width=256, d_width=256,
            epochs=30),
+    # Tuned for sample quality per CPU minute (README, "Measured"): batch 64 and a D half as
+    # wide give ~2.8x the steps of batch 128 / width 64 in the same time, and a better FD.
     Recipe("dcgan-fashion-mnist", "dcgan", "fashion_mnist", "DCGAN (the default recipe)",
-           label_smoothing=0.1, **_DCGAN),
+           g_width=64, d_width=32, batch_size=64, label_smoothing=0.1, ema_decay=0.999),
     Recipe("dcgan-cifar10", "dcgan", "cifar10", "DCGAN on 32x32 RGB", epochs=50, **_DCGAN),
     Recipe("dcgan-celeba-64", "dcgan", "celeb_a", "DCGAN on faces cropped to 64x64, as in the paper",
            **_DCGAN),

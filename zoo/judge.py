@@ -1,8 +1,9 @@
 """The judge: is a generated image good enough? A calibrated P(real), a threshold, a filter.
 
-A judge is a scorer network (image -> logit) with a temperature T fitted on held-out
-data, so that sigmoid(logit / T) is a calibrated probability that the image is real
-(Guo et al. 2017), and an acceptance threshold chosen for a target precision.
+A judge is a scorer network (image -> logit) with a temperature T and bias b fitted on
+held-out data, so that sigmoid(logit / T + b) is a calibrated probability that the image
+is real (Guo et al. 2017; Platt 1999), and an acceptance threshold chosen for a target
+precision.
 
 The scorer is either the trained discriminator, or a critic trained after training on
 held-out real images against the frozen generator's samples (the discriminator of a
@@ -41,16 +42,25 @@ def expected_calibration_error(probabilities: np.ndarray, is_real: np.ndarray, b
     return float(error)
 
 
-def fit_temperature(logits: np.ndarray, is_real: np.ndarray) -> float:
-    """The T > 0 minimizing the log loss of sigmoid(logit / T) on labelled held-out data."""
-    logits, y = np.asarray(logits, np.float64), np.asarray(is_real, np.float64)
+def fit_calibration(logits: np.ndarray, is_real: np.ndarray) -> tuple[float, float]:
+    """(T, b) minimizing the log loss of sigmoid(logit / T + b) on labelled held-out data.
 
-    def nll(log_t):
-        p = np.clip(_sigmoid(logits / np.exp(log_t)), 1e-12, 1 - 1e-12)
+    T is temperature scaling (Guo et al. 2017); the bias b (Platt scaling) matters for
+    critics whose output is not centred on the decision boundary (least-squares, hinge,
+    Wasserstein); for a discriminator trained with the logistic loss it stays near 0."""
+    logits, y = np.asarray(logits, np.float64), np.asarray(is_real, np.float64)
+    scale = max(float(np.std(logits)), 1e-6)  # start from unit-variance scores
+
+    def nll(params):
+        log_t, bias = params
+        p = np.clip(_sigmoid(logits / (scale * np.exp(log_t)) + bias), 1e-12, 1 - 1e-12)
         return -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
 
-    result = optimize.minimize_scalar(nll, bounds=(-5.0, 5.0), method="bounded")
-    return float(np.exp(result.x))
+    result = optimize.minimize(
+        nll, x0=[0.0, 0.0], method="Nelder-Mead", options={"xatol": 1e-6, "fatol": 1e-9}
+    )
+    log_t, bias = result.x
+    return float(scale * np.exp(log_t)), float(bias)
 
 
 def threshold_for_precision(scores: np.ndarray, is_real: np.ndarray, target: float) -> float:
@@ -86,16 +96,25 @@ class Judge:
     Args:
         scorer: functional model with the single input `image`, returning one logit.
         temperature: divides the logit before the sigmoid.
+        bias: added after that division (Platt scaling).
         threshold: minimal P(real) to accept an image.
         info: what built it (source, held-out sizes, ECE before and after calibration).
     """
 
-    def __init__(self, scorer: keras.Model, temperature: float = 1.0, threshold: float = 0.5, info=None):
+    def __init__(
+        self,
+        scorer: keras.Model,
+        temperature: float = 1.0,
+        threshold: float = 0.5,
+        info=None,
+        bias: float = 0.0,
+    ):
         if [t.name for t in scorer.inputs] != ["image"]:
             raise ZooError(
                 f"a judge scores images alone; this network takes {[t.name for t in scorer.inputs]}"
             )
         self.scorer, self.temperature, self.threshold = scorer, float(temperature), float(threshold)
+        self.bias = float(bias)
         self.info = dict(info or {})
 
     @property
@@ -133,13 +152,14 @@ class Judge:
         logits = np.concatenate([self.logits(real), self.logits(fake)])
         is_real = np.concatenate([np.ones(len(real)), np.zeros(len(fake))])
         before = expected_calibration_error(_sigmoid(logits), is_real)
-        self.temperature = fit_temperature(logits, is_real)
-        probabilities = _sigmoid(logits / self.temperature)
+        self.temperature, self.bias = fit_calibration(logits, is_real)
+        probabilities = _sigmoid(logits / self.temperature + self.bias)
         self.threshold = threshold_for_precision(probabilities, is_real, target_precision)
         accepted = probabilities >= self.threshold
         self.info.update(
             calibration_size=len(logits),
             temperature=self.temperature,
+            bias=self.bias,
             ece_before=before,
             ece_after=expected_calibration_error(probabilities, is_real),
             target_precision=target_precision,
@@ -148,6 +168,15 @@ class Judge:
             held_out_real_acceptance=float(accepted[: len(real)].mean()),
         )
         return self
+
+    def choose_threshold(self, real: np.ndarray, fake: np.ndarray, target_precision: float) -> float:
+        """Sets (and returns) the lowest threshold at which at least `target_precision` of the
+        accepted held-out images are real, keeping the temperature."""
+        scores = np.concatenate([self.scores(real), self.scores(fake)])
+        is_real = np.concatenate([np.ones(len(real)), np.zeros(len(fake))])
+        self.threshold = threshold_for_precision(scores, is_real, target_precision)
+        self.info.update(target_precision=target_precision, threshold=self.threshold)
+        return self.threshold
 
     # === Judging ===
 
@@ -175,7 +204,7 @@ class Judge:
 
     def scores(self, images: np.ndarray) -> np.ndarray:
         """Calibrated P(real) per image."""
-        return _sigmoid(self.logits(images) / self.temperature)
+        return _sigmoid(self.logits(images) / self.temperature + self.bias)
 
     def accept(self, images: np.ndarray) -> np.ndarray:
         """True for each image the judge finds good enough."""
@@ -204,7 +233,7 @@ class Judge:
         """image -> p_real with the temperature folded in: the network that is exported."""
         image = keras.Input(shape=self.image_shape, name="image")
         logit = self.scorer(image)
-        scaled = keras.layers.Rescaling(1.0 / self.temperature)(logit)
+        scaled = keras.layers.Rescaling(1.0 / self.temperature, offset=self.bias)(logit)
         p_real = keras.layers.Activation("sigmoid", name="p_real", dtype="float32")(scaled)
         return keras.Model(image, p_real, name="judge")
 
@@ -214,7 +243,12 @@ class Judge:
         tmp = directory / ".judge.tmp.keras"
         self.scorer.save(tmp)
         os.replace(tmp, directory / "judge.keras")
-        meta = {"temperature": self.temperature, "threshold": self.threshold, "info": self.info}
+        meta = {
+            "temperature": self.temperature,
+            "bias": self.bias,
+            "threshold": self.threshold,
+            "info": self.info,
+        }
         (directory / ".judge.tmp.json").write_text(json.dumps(meta, indent=2) + "\n")
         os.replace(directory / ".judge.tmp.json", directory / "judge.json")
 
@@ -225,4 +259,4 @@ class Judge:
             raise ZooError(f"{directory} has no judge; build one with `ganzoo judge {directory} --fit`")
         meta = json.loads((directory / "judge.json").read_text())
         scorer = keras.models.load_model(directory / "judge.keras", safe_mode=True)
-        return cls(scorer, meta["temperature"], meta["threshold"], meta.get("info"))
+        return cls(scorer, meta["temperature"], meta["threshold"], meta.get("info"), meta.get("bias", 0.0))

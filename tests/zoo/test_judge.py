@@ -9,11 +9,17 @@ from zoo.errors import ZooError
 from zoo.judge import Judge
 
 
-def test_temperature_fit_recovers_a_known_temperature():
+def test_calibration_fit_recovers_a_known_temperature_and_bias():
     rng = np.random.default_rng(0)
     logits = rng.normal(0, 4, 20_000)
-    is_real = rng.random(20_000) < 1 / (1 + np.exp(-logits / 2.5))  # truly calibrated at T = 2.5
-    assert judge_lib.fit_temperature(logits, is_real) == pytest.approx(2.5, rel=0.05)
+    is_real = rng.random(20_000) < 1 / (1 + np.exp(-logits / 2.5))  # truly calibrated at T = 2.5, b = 0
+    temperature, bias = judge_lib.fit_calibration(logits, is_real)
+    assert temperature == pytest.approx(2.5, rel=0.05) and abs(bias) < 0.05
+    # A least-squares critic scores around 0 (fake) and 1 (real): the bias recentres it.
+    scores = rng.normal(0.5, 0.4, 20_000)
+    is_real = rng.random(20_000) < 1 / (1 + np.exp(-(scores / 0.2 - 2.5)))
+    temperature, bias = judge_lib.fit_calibration(scores, is_real)
+    assert temperature == pytest.approx(0.2, rel=0.1) and bias == pytest.approx(-2.5, abs=0.15)
 
 
 def test_expected_calibration_error():
@@ -96,10 +102,20 @@ def test_rejection_sampling_keeps_only_accepted_samples(trained_dcgan):
 
 def test_exported_form_folds_the_temperature_and_round_trips(trained_dcgan, tmp_path):
     judge = Judge.from_discriminator(trained_dcgan)
-    judge.temperature, judge.threshold = 3.0, 0.4
+    judge.temperature, judge.threshold, judge.bias = 3.0, 0.4, -0.5
     images = trained_dcgan.generate(16)
     np.testing.assert_allclose(judge.as_model()(images).numpy().ravel(), judge.scores(images), atol=1e-6)
     judge.save(tmp_path)
     loaded = Judge.load(tmp_path)
-    assert (loaded.temperature, loaded.threshold) == (3.0, 0.4)
+    assert (loaded.temperature, loaded.threshold, loaded.bias) == (3.0, 0.4, -0.5)
     np.testing.assert_allclose(loaded.scores(images), judge.scores(images), atol=1e-6)
+
+
+def test_choose_threshold_meets_the_target_on_held_out_data(trained_dcgan):
+    judge = Judge.from_discriminator(trained_dcgan)
+    real, fake = helpers.structured_images(300, seed=14), trained_dcgan.generate(300, seed=15)
+    threshold = judge.choose_threshold(real, fake, target_precision=0.8)
+    accepted = judge.accept(np.concatenate([real, fake]))
+    assert judge.threshold == threshold
+    if accepted.any():
+        assert accepted[:300].sum() / accepted.sum() >= 0.8

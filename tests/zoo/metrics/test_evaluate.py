@@ -85,3 +85,21 @@ def test_code_consistency_is_perfect_for_a_code_that_picks_the_class(
     result = code_consistency(CodeIsClass(), classifier, per_code=200)
     assert result["distinct_classes"] == 10 and result["majority_class"] == list(range(10))
     assert result["mean_consistency"] > 0.85  # the classifier's own per-class accuracy
+
+
+def test_inception_extractor_reads_a_user_weights_file(tmp_path):
+    # No pretrained weights can be downloaded here: write a file the way a user would have
+    # one (same architecture), and check the extractor uses it.
+    import keras
+
+    from zoo.errors import ZooError
+    from zoo.metrics.features import InceptionExtractor, extractor_for
+
+    weights = tmp_path / "inception_v3.weights.h5"
+    keras.applications.InceptionV3(include_top=True, weights=None).save_weights(weights)
+    extractor = extractor_for("cifar10", inception_weights=str(weights))
+    assert isinstance(extractor, InceptionExtractor)
+    features, logits = extractor(np.random.default_rng(0).uniform(-1, 1, (3, 28, 28, 1)).astype(np.float32))
+    assert features.shape == (3, 2048) and logits.shape == (3, 1000)
+    with pytest.raises(ZooError, match="does not exist"):
+        InceptionExtractor(tmp_path / "missing.h5")
