@@ -18,6 +18,7 @@ import tensorflow as tf
 from export import manifest as manifest_lib
 from zoo.adversarial import AdversarialModel, feed
 from zoo.errors import ZooError
+from zoo.files import publish
 
 PARITY_TOLERANCE = 1e-4  # max |onnxruntime - Keras| and |SavedModel - Keras| accepted
 OPSET = 17
@@ -227,7 +228,7 @@ def _commit(staging: Path, out_dir: Path) -> None:
     if out_dir.exists():
         old = out_dir.with_name(f".{out_dir.name}.old-{staging.name.rsplit('-', 1)[-1]}")
         out_dir.rename(old)
-    staging.rename(out_dir)
+    publish(staging, out_dir)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 

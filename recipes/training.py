@@ -24,6 +24,7 @@ import zoo
 from recipes import Recipe, scale
 from zoo import callbacks, data, images, registry
 from zoo.errors import ZooError
+from zoo.files import publish
 from zoo.metrics.evaluate import Evaluator
 
 # Fields a rerun may change without making it a different run.
@@ -249,7 +250,7 @@ def _write_json(path: Path, obj) -> None:
     with os.fdopen(fd, "w") as f:
         json.dump(obj, f, indent=2)
         f.write("\n")
-    os.replace(tmp, path)
+    publish(tmp, path)
 
 
 def _save_atomic(model: keras.Model, path: Path) -> None:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from zoo.files import publish
+
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
     """[-1, 1] float -> [0, 255] uint8, clipping what lies outside."""
@@ -40,7 +42,7 @@ def save_png(path: str | os.PathLike, picture: np.ndarray, scale: int = 1) -> Pa
     os.close(fd)
     try:
         image.save(tmp, format="PNG")
-        os.replace(tmp, path)
+        publish(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

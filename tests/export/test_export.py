@@ -124,3 +124,19 @@ def test_the_judge_exports_with_its_calibration_folded_in(trained, tmp_path):
     session = ort.InferenceSession(str(out / "judge.onnx"))
     (p_real,) = session.run(["p_real"], {"image": images})
     np.testing.assert_allclose(p_real.ravel(), judge.scores(images), atol=1e-5)
+
+
+def test_published_artifacts_get_ordinary_permissions(exported, tmp_path):
+    # Temp files and folders are private; what is published must be as readable as any
+    # file created under the umask, or other users and servers cannot load it.
+    import os
+
+    from zoo import images
+
+    umask = os.umask(0)
+    os.umask(umask)
+    _, out, _ = exported
+    assert out.stat().st_mode & 0o777 == 0o777 & ~umask
+    assert (out / "generator.onnx").stat().st_mode & 0o777 == 0o666 & ~umask
+    png = images.save_png(tmp_path / "grid.png", np.zeros((4, 4, 1), np.uint8))
+    assert png.stat().st_mode & 0o777 == 0o666 & ~umask
