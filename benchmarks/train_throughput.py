@@ -6,7 +6,7 @@ dense matmul peak (float32 and bfloat16), the FLOPs of one training step (counte
 the layers' shapes) and the share of the peak each reaches, and how fast the input
 pipeline alone runs (so that training never waits on it).
 
-    .venv/bin/python benchmarks/train_throughput.py [--steps 40] [--repeats 5]
+    .venv/bin/python benchmarks/train_throughput.py [--steps 60] [--repeats 5]
 """
 
 import argparse
@@ -118,14 +118,14 @@ def project(recipe, spec, mixed: bool):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--batch-size", type=int, help="default: the recipe's")
     args = parser.parse_args()
 
     recipe = recipes.get(recipes.DEFAULT_RECIPE)
     spec = data.spec(recipe.dataset)
-    batch = args.batch_size
+    batch = args.batch_size or recipe.batch_size
     pipeline = data.load(recipe.dataset, "train", batch, repeat=True, seed=0)
     images = np.concatenate([x.numpy() for x, _ in data.load(recipe.dataset, batch_size=10_000)])
     baseline_data = tf.data.Dataset.from_tensor_slices(images).shuffle(1024).batch(batch, drop_remainder=True)
