@@ -55,10 +55,11 @@ def spec(name: str) -> DatasetSpec:
 
 
 def data_dir() -> str:
-    """Where tfds keeps prepared datasets: $TFDS_DATA_DIR, else tfds' default."""
-    import tensorflow_datasets as tfds
+    """Where tfds keeps prepared datasets: $TFDS_DATA_DIR, else ~/tensorflow_datasets.
 
-    return os.environ.get("TFDS_DATA_DIR") or tfds.core.constants.DATA_DIR
+    An empty $TFDS_DATA_DIR counts as unset: tfds alone would read it as the current
+    directory and prepare datasets wherever the command runs."""
+    return os.path.expanduser(os.environ.get("TFDS_DATA_DIR") or "~/tensorflow_datasets")
 
 
 def prepare(name: str, data_dir_: str | None = None):

@@ -1,4 +1,5 @@
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -59,3 +60,10 @@ def test_unknown_dataset_and_split(fashion_mnist_dir):
         data.load("imagenet42")
     with pytest.raises(ZooError, match="no split 'validation'"):
         data.load("fashion_mnist", "validation", data_dir=str(fashion_mnist_dir))
+
+
+def test_an_empty_data_dir_setting_means_the_default(monkeypatch):
+    monkeypatch.setenv("TFDS_DATA_DIR", "")
+    assert data.data_dir() == str(Path.home() / "tensorflow_datasets")
+    monkeypatch.setenv("TFDS_DATA_DIR", "/somewhere")
+    assert data.data_dir() == "/somewhere"
