@@ -18,8 +18,8 @@ STRATEGIES = ("auto", "one-device", "mirrored", "multi-worker", "tpu")
 def make_strategy(name: str = "auto") -> tf.distribute.Strategy:
     """auto: mirrored over the GPUs when there are several, else one device.
 
-    multi-worker reads the cluster from TF_CONFIG, as TensorFlow documents; tpu finds
-    the TPU through TPUClusterResolver (TPU_NAME or the local TPU).
+    multi-worker reads the cluster from TF_CONFIG, as TensorFlow documents, but is refused
+    for now (see below); tpu finds the TPU through TPUClusterResolver.
     """
     if name not in STRATEGIES:
         raise ZooError(f"unknown strategy {name!r}; choose from {', '.join(STRATEGIES)}")
@@ -33,7 +33,13 @@ def make_strategy(name: str = "auto") -> tf.distribute.Strategy:
     if name == "multi-worker":
         if "TF_CONFIG" not in os.environ:
             raise ZooError("--strategy multi-worker needs TF_CONFIG describing the cluster (see the README)")
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        # Measured on this stack (Keras 3.15, TensorFlow 2.21): Keras' fit fails under
+        # MultiWorkerMirroredStrategy converting a PerReplica batch, for a plain Sequential
+        # model too. Refuse clearly instead of failing deep inside fit.
+        raise ZooError(
+            f"multi-worker training does not run with Keras {keras.__version__}: its fit() cannot take "
+            "MultiWorkerMirroredStrategy's distributed batches; use mirrored on one machine"
+        )
     try:
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
         tf.config.experimental_connect_to_cluster(resolver)

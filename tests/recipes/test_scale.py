@@ -17,6 +17,11 @@ def test_strategy_choice(monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
     with pytest.raises(ZooError, match="TF_CONFIG"):
         scale.make_strategy("multi-worker")
+    monkeypatch.setenv(
+        "TF_CONFIG", '{"cluster": {"worker": ["localhost:1"]}, "task": {"type": "worker", "index": 0}}'
+    )
+    with pytest.raises(ZooError, match="multi-worker training does not run with Keras"):
+        scale.make_strategy("multi-worker")
 
 
 def test_precision_and_xla_defaults_by_device():
