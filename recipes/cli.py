@@ -11,7 +11,9 @@ from pathlib import Path
 
 import recipes
 from recipes.scale import STRATEGIES
+from recipes.training import require_run
 from zoo.errors import ZooError
+from zoo.files import write_json
 
 
 class _Parser(argparse.ArgumentParser):
@@ -165,15 +167,8 @@ def _train(args) -> int:
     return 0
 
 
-def _require_run(run: Path) -> None:
-    if not run.is_dir():
-        raise ZooError(f"run directory {run} does not exist")
-    if not (run / "final.keras").is_file():
-        raise ZooError(f"{run} has no final.keras; train it first (ganzoo train --run-dir {run})")
-
-
 def _sample(args) -> int:
-    _require_run(args.run)
+    require_run(args.run)
     if args.out.suffix not in (".png", ".npy"):
         raise ZooError(f"--out must end in .png or .npy, got {args.out}")
     import numpy as np
@@ -208,7 +203,7 @@ def _sample(args) -> int:
 
 
 def _export(args) -> int:
-    _require_run(args.run)
+    require_run(args.run)
     out = args.out or args.run / "export"
     if out.exists() and not args.force:
         raise ZooError(f"{out} already exists; pass --force to replace it")
@@ -221,10 +216,10 @@ def _export(args) -> int:
 
 
 def _eval(args) -> int:
-    _require_run(args.run)
+    require_run(args.run)
     import json
 
-    from recipes.training import _write_json, load_run
+    from recipes.training import load_run
     from zoo.metrics.evaluate import Evaluator, table
     from zoo.metrics.features import extractor_for
 
@@ -253,7 +248,7 @@ def _eval(args) -> int:
     if acceptance is not None:
         print(f"acceptance rate {acceptance:.1%}")
     name = "eval-judge.json" if args.filter else "eval.json"
-    _write_json(args.run / name, report)
+    write_json(args.run / name, report)
     print(f"wrote {args.run / name}")
     return 0
 
@@ -293,7 +288,7 @@ def _read_images(paths: list[Path], image_shape) -> tuple[list[str], object]:
 
 
 def _judge(args) -> int:
-    _require_run(args.run)
+    require_run(args.run)
     if not args.fit and not args.images:
         raise ZooError("give image files to score, or --fit to build the judge")
     if not 0 < args.target_precision <= 1:

@@ -13,7 +13,6 @@ A run directory holds:
 
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -24,7 +23,7 @@ import zoo
 from recipes import Recipe, scale
 from zoo import callbacks, data, images, registry
 from zoo.errors import ZooError
-from zoo.files import publish
+from zoo.files import save_keras, write_json
 from zoo.metrics.evaluate import Evaluator
 
 # Fields a rerun may change without making it a different run.
@@ -160,7 +159,7 @@ def _train(recipe, run_dir, spec, distribution, policy, jit, time_budget, export
     )
     wall = time.monotonic() - start
 
-    _save_atomic(model, run_dir / "final.keras")
+    save_keras(model, run_dir / "final.keras")
     grid = images.grid(model.generate(64, seed=recipe.seed), cols=model.grid_columns)
     images.save_png(run_dir / "samples.png", grid, 2)
     summary = {
@@ -178,7 +177,7 @@ def _train(recipe, run_dir, spec, distribution, policy, jit, time_budget, export
     }
     if recipe.judge != "none":
         summary["judge"] = fit_judge(model, recipe.dataset, run_dir, source=recipe.judge).info
-    _write_json(run_dir / "summary.json", summary)
+    write_json(run_dir / "summary.json", summary)
     if export:
         from export.artifacts import export_run
 
@@ -242,34 +241,23 @@ def _write_or_check_config(recipe: Recipe, run_dir: Path) -> None:
                 "choose another --run-dir"
             )
     run_dir.mkdir(parents=True, exist_ok=True)
-    _write_json(path, config)
+    write_json(path, config)
 
 
-def _write_json(path: Path, obj) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as f:
-        json.dump(obj, f, indent=2)
-        f.write("\n")
-    publish(tmp, path)
-
-
-def _save_atomic(model: keras.Model, path: Path) -> None:
-    tmp = path.with_name(f".{path.stem}.tmp.keras")
-    try:
-        model.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def load_run(run_dir: str | os.PathLike) -> zoo.AdversarialModel:
-    """The trained GAN of a run directory (`final.keras`, loaded with safe_mode)."""
+def require_run(run_dir: str | os.PathLike) -> Path:
+    """`run_dir/final.keras`, or a one-line error saying what is missing."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise ZooError(f"run directory {run_dir} does not exist")
     path = run_dir / "final.keras"
     if not path.is_file():
         raise ZooError(f"{run_dir} has no final.keras; train it first (ganzoo train --run-dir {run_dir})")
+    return path
+
+
+def load_run(run_dir: str | os.PathLike) -> zoo.AdversarialModel:
+    """The trained GAN of a run directory (`final.keras`, loaded with safe_mode)."""
+    path = require_run(run_dir)
     try:
         return keras.models.load_model(path, safe_mode=True)
     except Exception as e:
@@ -287,7 +275,7 @@ def train_classifier(recipe, run_dir: str | os.PathLike, verbose: str | int = "a
 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    _write_json(run_dir / "config.json", recipe.to_dict())
+    write_json(run_dir / "config.json", recipe.to_dict())
     keras.utils.set_random_seed(recipe.seed)
     spec = data.spec(recipe.dataset)
     if not spec.num_classes:
@@ -325,5 +313,5 @@ def train_classifier(recipe, run_dir: str | os.PathLike, verbose: str | int = "a
         "epochs": recipe.epochs,
         "command": f"ganzoo train {recipe.name} --run-dir {run_dir}",
     }
-    _write_json(run_dir / "classifier.json", info)
+    write_json(run_dir / "classifier.json", info)
     return info

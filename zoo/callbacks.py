@@ -153,15 +153,19 @@ class HealthMonitor(keras.callbacks.Callback):
 
     # === Snapshots ===
 
+    def _optimizers(self) -> list:
+        return [
+            o
+            for o in (getattr(self.model, "d_optimizer", None), getattr(self.model, "g_optimizer", None))
+            if o
+        ]
+
     def _snapshot(self):
         model = self.model
-        optimizers = [
-            o for o in (getattr(model, "d_optimizer", None), getattr(model, "g_optimizer", None)) if o
-        ]
         self._good = (
             self._step,
             [w.numpy() for w in model.weights],
-            [[v.numpy() for v in o.variables] for o in optimizers],
+            [[v.numpy() for v in o.variables] for o in self._optimizers()],
         )
 
     def _restore_and_stop(self, kind: str, message: str) -> None:
@@ -169,10 +173,7 @@ class HealthMonitor(keras.callbacks.Callback):
         model = self.model
         for variable, value in zip(model.weights, weights, strict=True):
             variable.assign(value)
-        optimizers = [
-            o for o in (getattr(model, "d_optimizer", None), getattr(model, "g_optimizer", None)) if o
-        ]
-        for optimizer, values in zip(optimizers, optimizer_state, strict=True):
+        for optimizer, values in zip(self._optimizers(), optimizer_state, strict=True):
             for variable, value in zip(optimizer.variables, values, strict=True):
                 variable.assign(value)
         model.stop_training = True

@@ -1,6 +1,12 @@
-"""Finishing atomic writes: temp files are private (0600), published files should not be."""
+"""Atomic writes: build under a temporary name beside the target, then rename.
 
+Temp files are private (0600); `publish` gives what it renames into place the
+permissions a plainly created file would have.
+"""
+
+import json
 import os
+import tempfile
 from pathlib import Path
 
 
@@ -19,3 +25,27 @@ def publish(tmp: str | os.PathLike, path: str | os.PathLike) -> Path:
         os.chmod(tmp, 0o666 & ~umask)
     os.replace(tmp, path)
     return Path(path)
+
+
+def write_json(path: str | os.PathLike, obj) -> Path:
+    """Writes `obj` as indented JSON, atomically."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(obj, f, indent=2)
+            f.write("\n")
+        return publish(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def save_keras(model, path: str | os.PathLike) -> Path:
+    """Saves a Keras model to a `.keras` file atomically."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.tmp.keras")
+    try:
+        model.save(tmp)
+        return publish(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -21,6 +21,7 @@ from scipy import optimize
 
 from zoo.adversarial import AdversarialModel
 from zoo.errors import ZooError
+from zoo.files import save_keras, write_json
 
 SOURCES = ("discriminator", "critic")
 
@@ -240,17 +241,14 @@ class Judge:
     def save(self, directory: str | os.PathLike) -> None:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        tmp = directory / ".judge.tmp.keras"
-        self.scorer.save(tmp)
-        os.replace(tmp, directory / "judge.keras")
+        save_keras(self.scorer, directory / "judge.keras")
         meta = {
             "temperature": self.temperature,
             "bias": self.bias,
             "threshold": self.threshold,
             "info": self.info,
         }
-        (directory / ".judge.tmp.json").write_text(json.dumps(meta, indent=2) + "\n")
-        os.replace(directory / ".judge.tmp.json", directory / "judge.json")
+        write_json(directory / "judge.json", meta)
 
     @classmethod
     def load(cls, directory: str | os.PathLike) -> "Judge":
