@@ -34,11 +34,11 @@ def make_strategy(name: str = "auto") -> tf.distribute.Strategy:
         if "TF_CONFIG" not in os.environ:
             raise ZooError("--strategy multi-worker needs TF_CONFIG describing the cluster (see the README)")
         # Measured on this stack (Keras 3.15, TensorFlow 2.21): Keras' fit fails under
-        # MultiWorkerMirroredStrategy converting a PerReplica batch, for a plain Sequential
-        # model too. Refuse clearly instead of failing deep inside fit.
+        # MultiWorkerMirroredStrategy, for a plain Sequential model too, as
+        # benchmarks/multi_worker.py shows. Refuse clearly instead of failing deep inside fit.
         raise ZooError(
-            f"multi-worker training does not run with Keras {keras.__version__}: its fit() cannot take "
-            "MultiWorkerMirroredStrategy's distributed batches; use mirrored on one machine"
+            f"multi-worker training does not run with Keras {keras.__version__}: its fit() fails under "
+            "MultiWorkerMirroredStrategy (benchmarks/multi_worker.py shows it); use mirrored on one machine"
         )
     try:
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
