@@ -4,11 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+WEB := export/web
+WEB_STAMP := $(WEB)/node_modules/.installed
+CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_DIR ?= runs/demo
 DEMO_BUDGET ?= 300
 
-.PHONY: setup data demo test lint clean
+.PHONY: setup data web demo test lint clean
 
 setup: $(STAMP)
 
@@ -24,6 +27,20 @@ data:
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq dataset-fashion-mnist; \
 	fi
 
+# onnxruntime-web for `ganzoo export --web` and playwright-core for the page's test (npm, pinned
+# by package-lock.json); Debian's chromium runs that test headless.
+web: $(WEB_STAMP)
+	@if [ ! -x $(CHROMIUM) ] && command -v apt-get >/dev/null 2>&1; then \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; \
+	fi
+
+$(WEB_STAMP): $(WEB)/package.json $(WEB)/package-lock.json
+	@if ! command -v npm >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nodejs npm; \
+	fi
+	npm ci --prefix $(WEB) --no-audit --no-fund
+	touch $@
+
 # A fresh run each time (reusing the directory would resume the previous demo).
 demo: setup data
 	rm -rf $(DEMO_DIR)
@@ -33,8 +50,8 @@ demo: setup data
 lint: setup
 	$(BIN)/ruff check .
 
-test: setup data lint
+test: setup data web lint
 	$(BIN)/pytest -q
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache .ruff_cache
+	rm -rf $(VENV) runs .pytest_cache .ruff_cache $(WEB)/node_modules

@@ -1,4 +1,5 @@
-"""Writes G and D as SavedModel and ONNX, checks them against Keras, then commits atomically.
+"""Writes G and D as SavedModel and ONNX, G also as LiteRT, checks them against Keras, then
+commits atomically.
 
 Nothing is written in place: the folder is assembled under a temporary name next to
 its destination and renamed only after every parity check passed.
@@ -7,6 +8,7 @@ its destination and renamed only after every parity check passed.
 import json
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 
 import keras
@@ -16,6 +18,7 @@ import onnxruntime as ort
 import tensorflow as tf
 
 from export import manifest as manifest_lib
+from export import web as web_page
 from zoo.adversarial import AdversarialModel, feed
 from zoo.errors import ZooError
 from zoo.files import publish
@@ -23,6 +26,11 @@ from zoo.files import publish
 PARITY_TOLERANCE = 1e-4  # max |onnxruntime - Keras| and |SavedModel - Keras| accepted
 OPSET = 17
 PARITY_BATCH = 16
+# max |dynamic-range int8 LiteRT - Keras| accepted, a quarter of the value range: a check against a
+# broken conversion, not a quality gate. The error grows with training: the default recipe's
+# generator measured 0.05 / 0.16 / 0.18 on the parity inputs after 1 / 10 / 20 epochs (its full
+# run; 0.43 at most over 256 samples, mean 0.006), tiny variants after a few steps up to 0.01.
+TFLITE_INT8_TOLERANCE = 0.5
 
 
 def _spec(name: str, dtype, shape) -> dict:
@@ -153,11 +161,59 @@ def _max_diffs(network, inputs, outputs, folder: Path, name: str, arrays) -> dic
     return diffs
 
 
-def export_model(model: AdversarialModel, out_dir: str | Path, *, replace: bool = False, judge=None) -> dict:
+def _run_tflite(path: Path, inputs: list[dict], arrays) -> dict[str, np.ndarray]:
+    """A LiteRT file's serving signature on `arrays` (the runner resizes its inputs)."""
+    with warnings.catch_warnings():  # it says the interpreter moves to the ai-edge-litert package
+        warnings.filterwarnings("ignore", ".*tf.lite.Interpreter is deprecated", UserWarning)
+        interpreter = tf.lite.Interpreter(model_path=str(path))
+    runner = interpreter.get_signature_runner("serving_default")
+    return runner(**{spec["name"]: a for spec, a in zip(inputs, arrays, strict=True)})
+
+
+def _write_tflite(network, inputs, outputs, folder: Path, name: str, arrays) -> tuple[dict, dict]:
+    """The staged SavedModel `name` as LiteRT files, float32 and dynamic-range int8 (int8
+    weights, float activations); returns their manifest entries and max |LiteRT - Keras|.
+
+    Raises ZooError when the float file differs by more than PARITY_TOLERANCE or the int8
+    one by more than TFLITE_INT8_TOLERANCE, at the parity batch or at batch 1.
+    """
+    reference = _call(network, inputs, outputs)(*[tf.constant(a) for a in arrays])
+    entries, diffs = {}, {}
+    for key, optimizations, tolerance in (
+        ("tflite", [], PARITY_TOLERANCE),
+        ("tflite_dynamic_int8", [tf.lite.Optimize.DEFAULT], TFLITE_INT8_TOLERANCE),
+    ):
+        file = f"{name}.tflite" if key == "tflite" else f"{name}_dynamic_int8.tflite"
+        # Not keras' export(format="litert"): it writes a SavedModel of its own and names the output output_0.
+        converter = tf.lite.TFLiteConverter.from_saved_model(str(folder / name))
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]  # no Flex ops
+        converter.optimizations = optimizations
+        (folder / file).write_bytes(converter.convert())
+        diff = 0.0
+        for batch in (len(arrays[0]), 1):
+            got = _run_tflite(folder / file, inputs, [a[:batch] for a in arrays])
+            for spec in outputs:
+                want = reference[spec["name"]].numpy()[:batch]
+                diff = max(diff, float(np.max(np.abs(got[spec["name"]] - want))))
+        if not diff <= tolerance:  # also catches NaN
+            raise ZooError(
+                f"{name}: {file} differs from Keras by {diff:.3g} (tolerance {tolerance:g}); "
+                "nothing was written"
+            )
+        entries.update({key: file, f"{key}_bytes": (folder / file).stat().st_size})
+        diffs[key] = diff
+    return entries, diffs
+
+
+def export_model(
+    model: AdversarialModel, out_dir: str | Path, *, replace: bool = False, judge=None, web: bool = False
+) -> dict:
     """Exports G and D of `model` (and a `zoo.judge.Judge`) to `out_dir`; returns the manifest.
 
     Raises ZooError, leaving nothing behind, when `out_dir` exists (unless `replace`)
-    or when an exported network differs from Keras by more than PARITY_TOLERANCE.
+    or when an exported network differs from Keras by more than PARITY_TOLERANCE (G's int8
+    LiteRT file: TFLITE_INT8_TOLERANCE). With `web`,
+    the folder also carries the sampling page (`export.web`) in `web/`, listed in the manifest.
     """
     out_dir = Path(out_dir)
     if out_dir.exists() and not replace:
@@ -165,6 +221,8 @@ def export_model(model: AdversarialModel, out_dir: str | Path, *, replace: bool 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
     try:
+        if web:  # first: it fails fast when onnxruntime-web is not installed
+            web_page.copy_page(staging)
         networks, parity = {}, {}
         for name, (network, inputs, outputs) in _network_io(model, judge).items():
             _write_saved_model(network, inputs, outputs, staging / name)
@@ -177,6 +235,15 @@ def export_model(model: AdversarialModel, out_dir: str | Path, *, replace: bool 
                     f"{name}: exported outputs differ from Keras by {worst:.3g} "
                     f"(tolerance {PARITY_TOLERANCE:g}); nothing was written"
                 )
+            lite = {}
+            if name == "generator":
+                lite, lite_diffs = _write_tflite(network, inputs, outputs, staging, name, arrays)
+                diffs["tflite"] = lite_diffs["tflite"]
+                # Kept apart: every diff under parity[network] is within PARITY_TOLERANCE.
+                parity["tflite_dynamic_int8"] = {
+                    "tolerance": TFLITE_INT8_TOLERANCE,
+                    f"{name}_max_abs_diff": lite_diffs["tflite_dynamic_int8"],
+                }
             parity[name] = {f"{k}_max_abs_diff": v for k, v in diffs.items()}
             networks[name] = {
                 "saved_model": name,
@@ -184,6 +251,7 @@ def export_model(model: AdversarialModel, out_dir: str | Path, *, replace: bool 
                 "onnx": f"{name}.onnx",
                 "inputs": inputs,
                 "outputs": outputs,
+                **lite,
             }
         manifest = {
             "format": manifest_lib.FORMAT,
@@ -233,11 +301,13 @@ def _commit(staging: Path, out_dir: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def export_run(run_dir: str | Path, out_dir: str | Path | None = None, *, replace: bool = False) -> dict:
+def export_run(
+    run_dir: str | Path, out_dir: str | Path | None = None, *, replace: bool = False, web: bool = False
+) -> dict:
     """Exports the trained GAN of a run directory to `out_dir` (default `run_dir/export`)."""
     from recipes.training import load_run
     from zoo.judge import Judge
 
     model = load_run(run_dir)
     judge = Judge.load(Path(run_dir) / "judge") if (Path(run_dir) / "judge").is_dir() else None
-    return export_model(model, out_dir or Path(run_dir) / "export", replace=replace, judge=judge)
+    return export_model(model, out_dir or Path(run_dir) / "export", replace=replace, judge=judge, web=web)

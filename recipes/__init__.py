@@ -1,6 +1,7 @@
 """Named, typed training recipes: a frozen dataclass each, overridable with `key=value`."""
 
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass
@@ -131,6 +132,8 @@ def _parse(key: str, text: str, type_) -> typing.Any:
             if text.lower() in ("0", "false", "no", "off"):
                 return False
             raise ValueError(text)
+        if type_ is float and not math.isfinite(float(text)):
+            raise ValueError(text)
         if type_ in (int, float, str):
             return type_(text)
     except ValueError:
@@ -154,6 +157,8 @@ class ClassifierRecipe(_Overridable):
         for name in ("epochs", "batch_size"):
             if getattr(self, name) < 1:
                 raise ZooError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not self.lr > 0:
+            raise ZooError(f"lr must be positive, got {self.lr}")
 
 
 CLASSIFIER_RECIPES = {

@@ -82,6 +82,11 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="XLA; default by device type (off on CPU)",
     )
+    train.add_argument(
+        "--deterministic",
+        action="store_true",
+        help="deterministic TensorFlow ops: the same recipe and seed give bit-identical weights",
+    )
     train.set_defaults(func=_train)
 
     sample = commands.add_parser("sample", help="draw a grid of samples from a trained run")
@@ -116,6 +121,9 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("run", type=Path)
     export.add_argument("--out", type=Path, help="default: RUN/export")
     export.add_argument("--force", action="store_true", help="replace an existing export")
+    export.add_argument(
+        "--web", action="store_true", help="add web/: a page that samples G in the browser (make web)"
+    )
     export.set_defaults(func=_export)
     return parser
 
@@ -154,15 +162,22 @@ def _train(args) -> int:
         **(
             {}
             if isinstance(recipe, recipes.ClassifierRecipe)
-            else {"strategy": args.strategy, "mixed_precision": args.mixed_precision}
+            else {
+                "strategy": args.strategy,
+                "mixed_precision": args.mixed_precision,
+                "deterministic": args.deterministic,
+            }
         ),
     )
     if isinstance(recipe, recipes.ClassifierRecipe):
         print(f"trained {recipe.name} into {run_dir}: test accuracy {summary['test_accuracy']:.4f}")
     else:
+        reason = summary["stopped_by"]
+        if reason == "health":
+            reason += f" at step {summary['health_step']}: {summary['health_message']}"
         print(
             f"trained {recipe.name} into {run_dir}: {summary['generator_steps']} generator steps, "
-            f"{summary['train_images_per_second']} images/s, stopped by {summary['stopped_by']}"
+            f"{summary['train_images_per_second']} images/s, stopped by {reason}"
         )
     return 0
 
@@ -209,21 +224,21 @@ def _export(args) -> int:
         raise ZooError(f"{out} already exists; pass --force to replace it")
     from export.artifacts import export_run
 
-    manifest = export_run(args.run, out, replace=args.force)
+    manifest = export_run(args.run, out, replace=args.force, web=args.web)
     worst = max(v for p in manifest["parity"].values() if isinstance(p, dict) for v in p.values())
     print(f"exported to {out} (onnxruntime and SavedModel within {worst:.2g} of Keras)")
+    if args.web:
+        print(f"sampling page: python -m http.server -d {out}, then open /web/ in a browser")
     return 0
 
 
 def _eval(args) -> int:
     require_run(args.run)
-    import json
-
-    from recipes.training import load_run
+    from recipes.training import load_run, read_config
     from zoo.metrics.evaluate import Evaluator, table
     from zoo.metrics.features import extractor_for
 
-    config = json.loads((args.run / "config.json").read_text())
+    config = read_config(args.run)
     extractor = extractor_for(config["dataset"], args.inception_weights)
     model = load_run(args.run)
     acceptance = None
@@ -268,6 +283,8 @@ def _read_images(paths: list[Path], image_shape) -> tuple[list[str], object]:
             except ValueError as e:
                 raise ZooError(f"{path} is not a plain .npy array: {e}") from e
             array = array[None] if array.ndim == 3 else array
+            if array.ndim != 4:
+                raise ZooError(f"{path} holds an array of shape {array.shape}; give images (N, H, W, C)")
             names += [f"{path}[{i}]" for i in range(len(array))]
             arrays.append(array)
             continue
@@ -293,13 +310,11 @@ def _judge(args) -> int:
         raise ZooError("give image files to score, or --fit to build the judge")
     if not 0 < args.target_precision <= 1:
         raise ZooError(f"--target-precision must be in (0, 1], got {args.target_precision}")
-    import json
-
-    from recipes.training import fit_judge, load_run
+    from recipes.training import fit_judge, load_run, read_config
     from zoo.judge import Judge
 
     if args.fit:
-        config = json.loads((args.run / "config.json").read_text())
+        config = read_config(args.run)
         judge = fit_judge(load_run(args.run), config["dataset"], args.run, args.source, args.target_precision)
         info = judge.info
         print(

@@ -3,11 +3,11 @@
 A run directory holds:
     config.json      the recipe (a rerun with another recipe is refused)
     logs/            TensorBoard: scalars every step, a sample grid every `grid_every` epochs
-    backup/          BackupAndRestore: a rerun with the same directory resumes from here
+    backup/          crash-safe BackupAndRestore: a rerun with the same directory resumes from here
     samples/         the grids as PNG
     final.keras      the trained GAN (G, D, optimizers)
     samples.png      a grid from the final generator
-    summary.json     steps, wall time, images/s, why it stopped
+    summary.json     steps, wall time, images/s, why it stopped (epochs, time_budget or health)
     export/          SavedModel + ONNX + manifest.json (see export/)
 """
 
@@ -20,6 +20,7 @@ import keras
 import numpy as np
 
 import zoo
+import zoo.variants  # registers the variants for load_model
 from recipes import Recipe, scale
 from zoo import callbacks, data, images, registry
 from zoo.errors import ZooError
@@ -95,16 +96,23 @@ def train(
     verbose: str | int = "auto",
     strategy: str = "auto",
     mixed_precision: bool = False,
+    deterministic: bool = False,
 ) -> dict:
     """Trains `recipe` into `run_dir` (resuming if it was interrupted); returns the summary.
 
     `strategy` is a name in `recipes.scale.STRATEGIES`; `mixed_precision` computes in
     bfloat16 (CPU, TPU) or float16 (GPU) with float32 weights, logits and losses. The
-    recipe's `jit_compile` (None: by device type) chooses XLA.
+    recipe's `jit_compile` (None: by device type) chooses XLA. `deterministic` turns on
+    TensorFlow's op determinism for the rest of the process (it cannot be turned off), so
+    the same recipe and seed give bit-identical weights on one machine, a little slower.
     """
     run_dir = Path(run_dir)
     _write_or_check_config(recipe, run_dir)
     keras.utils.set_random_seed(recipe.seed)
+    if deterministic:
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
 
     spec = data.spec(recipe.dataset)
     distribution = scale.make_strategy(strategy)
@@ -112,10 +120,17 @@ def train(
     policy = scale.mixed_precision_policy(device) if mixed_precision else "float32"
     jit = recipe.jit_compile if recipe.jit_compile is not None else scale.default_jit(device)
     with scale.Precision(policy):
-        return _train(recipe, run_dir, spec, distribution, policy, jit, time_budget, export, verbose)
+        summary = _train(recipe, run_dir, spec, distribution, policy, jit, time_budget, verbose)
+        summary["deterministic"] = deterministic
+        write_json(run_dir / "summary.json", summary)
+        if export:
+            from export.artifacts import export_run
+
+            export_run(run_dir, replace=True)
+    return summary
 
 
-def _train(recipe, run_dir, spec, distribution, policy, jit, time_budget, export, verbose) -> dict:
+def _train(recipe, run_dir, spec, distribution, policy, jit, time_budget, verbose) -> dict:
     """The body of `train`, under the chosen precision policy."""
     with distribution.scope():
         model = build_model(recipe, spec, jit_compile=jit, loss_scale=policy == "mixed_float16")
@@ -131,14 +146,15 @@ def _train(recipe, run_dir, spec, distribution, policy, jit, time_budget, export
     budget = callbacks.TimeBudget(time_budget) if time_budget else None
     throughput = callbacks.Throughput(images_per_step)
     extractor = _extractor(recipe.dataset)
+    health = callbacks.HealthMonitor(
+        run_dir / "logs",
+        extractor=extractor,
+        min_classes=spec.num_classes // 2 if extractor is not None and spec.num_classes else None,
+    )
     fit_callbacks = [
         # The monitor comes first: on NaN it restores good weights before anything saves them.
-        callbacks.HealthMonitor(
-            run_dir / "logs",
-            extractor=extractor,
-            min_classes=spec.num_classes // 2 if extractor is not None and spec.num_classes else None,
-        ),
-        keras.callbacks.BackupAndRestore(str(run_dir / "backup"), delete_checkpoint=False),
+        health,
+        callbacks.BackupAndRestore(run_dir / "backup"),
         _ResumingTensorBoard(str(run_dir / "logs"), update_freq=1, write_graph=False),
         callbacks.ImageGrid(run_dir / "logs", run_dir / "samples", every=recipe.grid_every),
         throughput,
@@ -170,18 +186,17 @@ def _train(recipe, run_dir, spec, distribution, policy, jit, time_budget, export
         "train_images_per_second": (
             round(throughput.images_per_second, 1) if throughput.images_per_second else None
         ),
-        "stopped_by": "time_budget" if budget and budget.stopped_at_step else "epochs",
+        "stopped_by": (
+            "health" if health.stopped else "time_budget" if budget and budget.stopped_at_step else "epochs"
+        ),
         "replicas": distribution.num_replicas_in_sync,
         "precision": policy,
         "jit_compile": bool(jit),
     }
+    if health.stopped:
+        summary["health_step"], summary["health_message"] = health.stopped
     if recipe.judge != "none":
         summary["judge"] = fit_judge(model, recipe.dataset, run_dir, source=recipe.judge).info
-    write_json(run_dir / "summary.json", summary)
-    if export:
-        from export.artifacts import export_run
-
-        export_run(run_dir, replace=True)
     return summary
 
 
@@ -229,7 +244,7 @@ def _write_or_check_config(recipe: Recipe, run_dir: Path) -> None:
     path = run_dir / "config.json"
     config = recipe.to_dict()
     if path.exists():
-        previous = json.loads(path.read_text())
+        previous = read_config(run_dir)
         changed = sorted(
             k
             for k in set(config) | set(previous)
@@ -242,6 +257,29 @@ def _write_or_check_config(recipe: Recipe, run_dir: Path) -> None:
             )
     run_dir.mkdir(parents=True, exist_ok=True)
     write_json(path, config)
+
+
+def read_config(run_dir: str | os.PathLike) -> dict:
+    """A run's config.json, checked to be a recipe this version knows (no unknown keys)."""
+    from recipes import ClassifierRecipe
+
+    path = Path(run_dir) / "config.json"
+    if not path.is_file():
+        raise ZooError(f"{run_dir} has no config.json; is it a run directory?")
+    try:
+        config = json.loads(path.read_bytes())
+    except ValueError as e:  # not JSON, or not text
+        raise ZooError(f"{path} is not valid JSON ({type(e).__name__}); restore it or train a new run") from e
+    if not isinstance(config, dict):
+        raise ZooError(f"{path} holds no recipe (a JSON object); restore it or train a new run")
+    kind = Recipe if "variant" in config else ClassifierRecipe
+    try:
+        kind.from_dict(config)
+    except ZooError as e:
+        raise ZooError(f"{path}: {e}; restore it or train a new run") from e
+    except TypeError as e:  # a missing or mistyped field
+        raise ZooError(f"{path} is not a complete recipe ({e}); restore it or train a new run") from e
+    return config
 
 
 def require_run(run_dir: str | os.PathLike) -> Path:

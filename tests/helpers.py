@@ -5,6 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 import zoo
+import zoo.variants  # registers the variants for load_model
 from export import artifacts, manifest
 from zoo.adversarial import AdversarialModel, feed
 

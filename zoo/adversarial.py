@@ -5,6 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo import augment, losses, regularizers
+from zoo.errors import ZooError
 
 
 def feed(network: keras.Model, named: dict):
@@ -484,15 +485,58 @@ class AdversarialModel(keras.Model):
     ) -> np.ndarray:
         """n images in [-1, 1], (n, H, W, C), from the sampling generator in inference mode.
 
-        `inputs` overrides what `sample_inputs(n, seed)` would draw (e.g. fixed labels).
+        `inputs` overrides some or all of what `sample_inputs(n, seed)` would draw (e.g.
+        fixed labels); inputs of the wrong shape or type, or labels and codes outside their
+        range, raise ZooError.
         """
-        inputs = inputs if inputs is not None else self.sample_inputs(n, seed)
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise ZooError(f"the number of samples must be a non-negative integer, got {n!r}")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ZooError(f"the seed must be a non-negative integer, got {seed!r}")
+        if inputs is not None and not isinstance(inputs, dict):
+            raise ZooError(f"inputs must be a dict of named arrays, got {type(inputs).__name__}")
+        inputs = self._checked_inputs(n, {**self.sample_inputs(n, seed), **(inputs or {})})
         network = self.sampling_generator
+        if n == 0:
+            return np.zeros((0, *self.image_shape), np.float32)
         batches = []
         for i in range(0, n, batch_size):
             chunk = {k: v[i : i + batch_size] for k, v in inputs.items()}
             batches.append(keras.ops.convert_to_numpy(network(feed(network, chunk), training=False)))
         return np.concatenate(batches)
+
+    def _checked_inputs(self, n: int, inputs: dict) -> dict[str, np.ndarray]:
+        """`inputs` as the arrays the sampling generator takes, or a ZooError saying what is wrong."""
+        expected = {t.name: t for t in self.sampling_generator.inputs}
+        unknown = sorted(map(str, set(inputs) - set(expected)))
+        if unknown:
+            takes = f"{type(self).__name__} takes {sorted(expected)}"
+            raise ZooError(f"unknown generator inputs {unknown}; {takes}")
+        categories = {"label": self.num_classes} | {
+            name: code["size"] for name, code in (self.codes or {}).items() if code["kind"] == "categorical"
+        }
+        checked = {}
+        for name, tensor in expected.items():
+            try:
+                value = np.asarray(inputs[name])
+            except (ValueError, TypeError) as e:
+                raise ZooError(f"{name} must be an array: {e}") from e
+            shape = (n, *(int(d) for d in tensor.shape[1:]))
+            if value.shape != shape:
+                raise ZooError(f"{name} must have shape {shape} for {n} samples, got {value.shape}")
+            if "int" in str(tensor.dtype):
+                if not np.issubdtype(value.dtype, np.integer):
+                    raise ZooError(f"{name} must hold integers, got dtype {value.dtype}")
+                high = categories.get(name)
+                if value.size and (value.min() < 0 or (high and value.max() >= high)):
+                    bounds = f"0 to {high - 1}" if high else "non-negative"
+                    raise ZooError(f"{name} must be {bounds}, got values from {value.min()} to {value.max()}")
+                checked[name] = value.astype(np.int32)
+            else:
+                if not np.issubdtype(value.dtype, np.floating) or not np.isfinite(value).all():
+                    raise ZooError(f"{name} must hold finite floats, got dtype {value.dtype}")
+                checked[name] = value.astype(np.float32)
+        return checked
 
     # === Config ===
 

@@ -1,5 +1,7 @@
-"""Callbacks that make training watchable, bounded and safe: grids, time budget, throughput, health."""
+"""Callbacks that make training watchable, bounded and safe: grids, time budget, throughput, health,
+crash-safe backups."""
 
+import json
 import logging
 import time
 from pathlib import Path
@@ -9,6 +11,8 @@ import numpy as np
 import tensorflow as tf
 
 from zoo import images
+from zoo.errors import ZooError
+from zoo.files import publish, write_json
 
 
 class ImageGrid(keras.callbacks.Callback):
@@ -108,7 +112,8 @@ class HealthMonitor(keras.callbacks.Callback):
       pixels) falls below `collapse_ratio` of its best value so far, or (with an
       extractor) fewer than `min_classes` classes appear.
 
-    Events are kept in `events` as (step, kind, message).
+    Events are kept in `events` as (step, kind, message); after a stop, `stopped` holds the
+    (step, message) that stopped training.
     """
 
     def __init__(
@@ -135,6 +140,7 @@ class HealthMonitor(keras.callbacks.Callback):
         self.collapse_ratio, self.min_classes = collapse_ratio, min_classes
         self.every_epochs, self.samples, self.extractor = every_epochs, samples, extractor
         self.events: list[tuple[int, str, str]] = []
+        self.stopped: tuple[int, str] | None = None
         self._writer = None
 
     # === Reporting ===
@@ -177,25 +183,32 @@ class HealthMonitor(keras.callbacks.Callback):
             for variable, value in zip(optimizer.variables, values, strict=True):
                 variable.assign(value)
         model.stop_training = True
-        self._say(kind, f"{message}; restored the weights of step {step} and stopped")
+        message = f"{message}; restored the weights of step {step} and stopped"
+        self.stopped = (self._step, message)
+        self._say(kind, message)
 
     # === Hooks ===
 
     def on_train_begin(self, logs=None):
-        self._step = (
-            int(self.model.g_optimizer.iterations.numpy()) if hasattr(self.model, "g_optimizer") else 0
-        )
         self._means, self._typical, self._winning, self._best_diversity = {}, {}, 0, None
         self._probabilities = type(self.model).score is _probability_score()
-        self._snapshot()
+        self._good, self.stopped = None, None
 
     def on_epoch_begin(self, epoch, logs=None):
         self._means = {}  # Keras' running means restart every epoch
+        if self._good is None:
+            # Here, not in on_train_begin: a resumed run's weights are restored by then.
+            self._step = (
+                int(self.model.g_optimizer.iterations.numpy()) if hasattr(self.model, "g_optimizer") else 0
+            )
+            self._snapshot()
 
     def on_train_batch_end(self, batch, logs=None):
         self._step += 1
         values = self._step_values(batch, logs or {})
+        # A loss first: it names what went wrong; the gradient norms and scores follow from it.
         bad = [k for k, v in values.items() if not np.isfinite(v)]
+        bad.sort(key=lambda k: not k.endswith("loss"))
         if bad:
             self._restore_and_stop("nan", f"{bad[0]} is {values[bad[0]]} at step {self._step}")
             return
@@ -319,3 +332,84 @@ class QualityEval(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         self._writer.close()
+
+
+class BackupAndRestore(keras.callbacks.BackupAndRestore):
+    """Keras' BackupAndRestore, safe against a kill at any moment: a rerun resumes from the last
+    complete backup, and a backup that cannot be read is a ZooError, not a traceback.
+
+    Keras overwrites `latest.weights.h5` in place, then the metadata: a kill during the save
+    leaves a truncated file, or weights one epoch ahead of the epoch the metadata names. Here
+    each epoch's weights go to a new file, written under a temporary name and renamed; the
+    metadata (epoch and file name), replaced atomically after it, is the commit. Older files
+    and leftovers of an interrupted save are removed.
+
+    Args:
+        backup_dir: the directory of the backups; nothing else may write there.
+    """
+
+    METADATA = "training_metadata.json"
+
+    def __init__(self, backup_dir):
+        super().__init__(str(backup_dir), save_freq="epoch", delete_checkpoint=False)
+        self.directory = Path(backup_dir)
+
+    def on_train_begin(self, logs=None):
+        self._load_model()
+
+    def latest(self) -> tuple[int, Path] | None:
+        """(epoch, weights file) of the last complete backup; None when there is none."""
+        path = self.directory / self.METADATA
+        if not path.is_file():
+            return None
+        try:
+            metadata = json.loads(path.read_text())
+            epoch = metadata["epoch"]
+            # Keras' own layout, from a run that began before backups were written this way.
+            name = metadata.get("weights", "latest.weights.h5")
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            raise ZooError(f"{path} is corrupt ({type(e).__name__}); {self._advice()}") from e
+        valid_epoch = isinstance(epoch, int) and not isinstance(epoch, bool) and epoch >= 0
+        if not valid_epoch or not isinstance(name, str) or Path(name).name != name:
+            raise ZooError(f"{path} is corrupt (epoch {epoch!r}, weights {name!r}); {self._advice()}")
+        return epoch, self.directory / name
+
+    def _advice(self) -> str:
+        return f"delete {self.directory} to train the run from its start"
+
+    def _load_model(self):
+        latest = self.latest()
+        self._remove_all_but(latest[1] if latest else None)
+        if latest is None:
+            return
+        epoch, weights = latest
+        try:
+            self.model.load_weights(weights)
+        except Exception as e:  # h5py's OSError for a damaged file, ValueError for a mismatch
+            reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise ZooError(f"the backup {weights} cannot be restored ({reason}); {self._advice()}") from e
+        self.model._initial_epoch = epoch
+
+    def _save_model(self):
+        self.directory.mkdir(parents=True, exist_ok=True)
+        name = f"epoch_{self._current_epoch:04d}.weights.h5"
+        tmp = self.directory / f".{name.removesuffix('.weights.h5')}.tmp.weights.h5"
+        try:
+            self.model.save_weights(tmp, overwrite=True)
+            publish(tmp, self.directory / name)
+        finally:
+            tmp.unlink(missing_ok=True)
+        write_json(
+            self.directory / self.METADATA,
+            {"epoch": self._current_epoch, "batch": self._last_batch_seen, "weights": name},
+        )
+        self._remove_all_but(self.directory / name)
+
+    def _remove_all_but(self, keep: Path | None) -> None:
+        """Removes the superseded backups and what an interrupted save left behind."""
+        if not self.directory.is_dir():
+            return
+        for path in self.directory.iterdir():
+            stale = path.name.endswith(".weights.h5") and path != keep
+            if (stale or path.name.startswith(".")) and path.is_file():
+                path.unlink()

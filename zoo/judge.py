@@ -19,6 +19,7 @@ import keras
 import numpy as np
 from scipy import optimize
 
+import zoo.variants  # noqa: F401  (registers the variants for load_model)
 from zoo.adversarial import AdversarialModel
 from zoo.errors import ZooError
 from zoo.files import save_keras, write_json
@@ -182,18 +183,24 @@ class Judge:
     # === Judging ===
 
     def _check(self, images: np.ndarray) -> np.ndarray:
-        images = np.asarray(images)
+        try:
+            images = np.asarray(images)
+        except (ValueError, TypeError) as e:  # ragged nesting, or not numbers
+            raise ZooError(f"the judge takes an array of images, got {type(images).__name__}: {e}") from e
         if images.ndim != 4 or tuple(images.shape[1:]) != self.image_shape:
             raise ZooError(f"the judge takes images of shape (N, {', '.join(map(str, self.image_shape))}), "
                            f"got {images.shape}")  # fmt: skip
         if not np.issubdtype(images.dtype, np.floating):
             raise ZooError(f"the judge takes float images in [-1, 1], got dtype {images.dtype}")
-        if not np.isfinite(images).all() or images.min() < -1.001 or images.max() > 1.001:
+        outside = images.size and (images.min() < -1.001 or images.max() > 1.001)
+        if not np.isfinite(images).all() or outside:
             raise ZooError("the judge takes float images in [-1, 1]; these lie outside it or are not finite")
         return images.astype(np.float32)
 
     def logits(self, images: np.ndarray, batch_size: int = 500) -> np.ndarray:
         images = self._check(images)
+        if not len(images):
+            return np.zeros(0, np.float32)
         return np.concatenate(
             [
                 keras.ops.convert_to_numpy(self.scorer(images[i : i + batch_size], training=False)).reshape(
@@ -255,6 +262,22 @@ class Judge:
         directory = Path(directory)
         if not (directory / "judge.keras").is_file() or not (directory / "judge.json").is_file():
             raise ZooError(f"{directory} has no judge; build one with `ganzoo judge {directory} --fit`")
-        meta = json.loads((directory / "judge.json").read_text())
-        scorer = keras.models.load_model(directory / "judge.keras", safe_mode=True)
-        return cls(scorer, meta["temperature"], meta["threshold"], meta.get("info"), meta.get("bias", 0.0))
+        meta_path = directory / "judge.json"
+        try:
+            meta = json.loads(meta_path.read_bytes())
+            numbers = [float(meta[k]) for k in ("temperature", "threshold")] + [float(meta.get("bias", 0.0))]
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            raise ZooError(f"{meta_path} is corrupt ({type(e).__name__}); {_refit(directory)}") from e
+        if not all(map(math.isfinite, numbers)) or numbers[0] <= 0:
+            raise ZooError(f"{meta_path} holds an invalid calibration; {_refit(directory)}")
+        try:
+            scorer = keras.models.load_model(directory / "judge.keras", safe_mode=True)
+        except Exception as e:  # a damaged archive, or one that asks to run code
+            reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise ZooError(f"cannot load {directory / 'judge.keras'}: {reason}; {_refit(directory)}") from e
+        temperature, threshold, bias = numbers
+        return cls(scorer, temperature, threshold, meta.get("info"), bias)
+
+
+def _refit(directory: Path) -> str:
+    return f"refit it with `ganzoo judge {directory.parent} --fit`"

@@ -1,0 +1,141 @@
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+from PIL import Image
+
+from export import artifacts, manifest, onnx_sampler
+from tests import helpers
+from zoo import images
+
+ROOT = Path(__file__).resolve().parents[2]
+VARIANTS = ("dcgan", "cgan", "infogan")
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory):
+    """variant -> (model, export folder): a tiny unconditional, class-conditional and InfoGAN."""
+    folders = {}
+    for variant in VARIANTS:
+        model = helpers.fit_briefly(helpers.tiny(variant))
+        out = tmp_path_factory.mktemp(variant) / "export"
+        artifacts.export_model(model, out)
+        folders[variant] = (model, out)
+    return folders
+
+
+def _onnxruntime(out: Path, inputs: dict) -> np.ndarray:
+    session = ort.InferenceSession(str(out / "generator.onnx"), providers=["CPUExecutionProvider"])
+    return session.run(["image"], {i.name: inputs[i.name] for i in session.get_inputs()})[0]
+
+
+def test_the_sampler_imports_no_tensorflow_or_keras(exports, tmp_path):
+    _, out = exports["infogan"]
+    grid = tmp_path / "grid.png"
+    code = (
+        "import sys\n"
+        "from export import onnx_sampler\n"
+        f"assert onnx_sampler.main([{str(out)!r}, '--n', '5', '--out', {str(grid)!r}]) == 0\n"
+        "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "[]"
+    assert grid.is_file()
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_samples_are_the_generator_on_the_zoos_inputs(exports, variant):
+    model, out = exports[variant]
+    n, seed = 10, 3
+    got = onnx_sampler.sample(out, n, seed=seed)
+
+    inputs = model.sample_inputs(n, seed)  # labels and codes as the zoo draws them
+    z = np.random.default_rng(seed).standard_normal((n, model.latent_dim)).astype(np.float32)
+    np.testing.assert_array_equal(inputs["z"], z)
+    assert got.shape == (n, 28, 28, 1) and got.dtype == np.float32
+    assert got.min() >= -1.0 and got.max() <= 1.0 and got.std() > 0
+    np.testing.assert_allclose(got, _onnxruntime(out, inputs), atol=1e-6)
+    np.testing.assert_allclose(got, model.generate(n, seed=seed), atol=1e-4)  # `ganzoo sample`'s images
+
+
+@pytest.mark.parametrize(("variant", "fixed"), [("cgan", "label"), ("infogan", "code_cat")])
+def test_label_fixes_the_class_of_every_sample(exports, variant, fixed):
+    model, out = exports[variant]
+    got = onnx_sampler.sample(out, 6, seed=1, label=2)
+    inputs = model.sample_inputs(6, 1)
+    inputs[fixed] = np.full(6, 2, np.int32)
+    np.testing.assert_allclose(got, _onnxruntime(out, inputs), atol=1e-6)
+    assert not np.allclose(got, onnx_sampler.sample(out, 6, seed=1, label=3), atol=1e-3)
+
+
+def test_png_grid_has_one_column_per_class(exports, tmp_path):
+    _, out = exports["cgan"]
+    grid = tmp_path / "grid.png"
+    command = [sys.executable, "-m", "export.onnx_sampler", str(out), "--n", "8", "--seed", "5"]
+    result = subprocess.run([*command, "--out", str(grid)], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    picture = images.grid(onnx_sampler.sample(out, 8, seed=5), cols=helpers.NUM_CLASSES)
+    assert picture.shape == (2 * 30 + 2, 4 * 30 + 2, 1)
+    want = picture[..., 0].repeat(2, axis=0).repeat(2, axis=1)
+    np.testing.assert_array_equal(np.asarray(Image.open(grid)), want)
+
+
+def test_npy_holds_the_samples(exports, tmp_path):
+    _, out = exports["dcgan"]
+    path = tmp_path / "s.npy"
+    assert onnx_sampler.main([str(out), "--n", "3", "--seed", "7", "--out", str(path)]) == 0
+    np.testing.assert_array_equal(np.load(path), onnx_sampler.sample(out, 3, seed=7))
+    assert [p.name for p in tmp_path.iterdir()] == ["s.npy"]  # no temporary file left
+
+
+def _tampered(out: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "tampered"
+    shutil.copytree(out, copy)
+    data = bytearray((copy / "generator.onnx").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (copy / "generator.onnx").write_bytes(bytes(data))
+    return copy
+
+
+@pytest.mark.parametrize(
+    ("case", "variant", "args", "message"),
+    [
+        ("label too large", "cgan", ["--label", "4"], r"--label must be in \[0, 4\), got 4"),
+        ("label negative", "cgan", ["--label", "-1"], r"--label must be in \[0, 4\), got -1"),
+        ("label without classes", "dcgan", ["--label", "0"], "has no classes"),
+        ("tampered", "dcgan", [], r"generator\.onnx does not match its sha256"),
+        ("no manifest", "dcgan", [], "has no manifest.json"),
+        ("not a model", "dcgan", [], r"onnxruntime cannot load .*generator\.onnx"),
+        ("bad suffix", "dcgan", [], "--out must end in .png or .npy"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(
+    exports, tmp_path, capsys, case, variant, args, message
+):
+    _, out = exports[variant]
+    if case == "tampered":
+        out = _tampered(out, tmp_path)
+    elif case == "not a model":  # listed with its true sha256, but not ONNX
+        out = _tampered(out, tmp_path)
+        (out / "generator.onnx").write_bytes(b"not an onnx model")
+        written = json.loads((out / "manifest.json").read_text())
+        written["files"]["generator.onnx"] = manifest.sha256(out / "generator.onnx")
+        (out / "manifest.json").write_text(json.dumps(written))
+    elif case == "no manifest":
+        out = tmp_path / "empty"
+        out.mkdir()
+    target = tmp_path / "outputs" / ("grid.jpg" if case == "bad suffix" else "grid.png")
+    assert onnx_sampler.main([str(out), "--out", str(target), *args]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ganzoo-onnx-sample: error: ")
+    assert re.search(message, lines[0]), lines[0]
+    assert not target.parent.exists() or list(target.parent.iterdir()) == []

@@ -1,0 +1,232 @@
+"""Training survives a kill at any moment: a rerun resumes from the last complete epoch."""
+
+import json
+import os
+import queue
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import recipes
+from recipes.cli import main
+from recipes.training import build_model, load_run
+from tests import helpers
+from zoo import callbacks, data
+from zoo.errors import ZooError
+
+EPOCHS, STEPS = 4, 15
+
+
+def train_command(run_dir) -> list[str]:
+    return [
+        sys.executable, "-m", "recipes.cli", "train", "--epochs", str(EPOCHS),
+        "--steps-per-epoch", str(STEPS), "--batch-size", "16",
+        "--set", "g_width=8", "--set", "d_width=8", "--set", "judge=none",
+        "--set", f"grid_every={EPOCHS}", "--no-export", "--run-dir", str(run_dir),
+    ]  # fmt: skip
+
+
+def lines_of(process) -> queue.Queue:
+    """The child's output lines, read on a thread so that waiting for one can time out."""
+    lines = queue.Queue()
+
+    def pump():
+        for line in process.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    return lines
+
+
+def wait_for(lines: queue.Queue, pattern: str, seen: list[str], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        assert line is not None, "training ended before " + pattern + "\n" + "".join(seen[-30:])
+        seen.append(line)
+        if re.match(pattern, line):
+            return
+
+
+def metadata_of(backup_dir) -> dict:
+    return json.loads((backup_dir / "training_metadata.json").read_text())
+
+
+def test_sigkill_mid_epoch_resumes_from_the_last_complete_epoch(
+    tmp_path, fashion_mnist_dir, capsys, monkeypatch
+):
+    run = tmp_path / "run"
+    env = {**os.environ, "TFDS_DATA_DIR": str(fashion_mnist_dir), "PYTHONUNBUFFERED": "1"}
+    child = subprocess.Popen(
+        train_command(run), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
+    seen = []
+    try:
+        wait_for(lines_of(child), r"Epoch 2/", seen)  # epoch 1 is backed up, epoch 2 has begun
+        time.sleep(0.3)
+        assert child.poll() is None, "".join(seen[-30:])
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    completed = metadata_of(run / "backup")["epoch"]
+    assert 1 <= completed < EPOCHS, "".join(seen[-30:])
+
+    rerun = subprocess.run(train_command(run), capture_output=True, text=True, env=env, timeout=300)
+    assert rerun.returncode == 0, rerun.stdout[-2000:] + rerun.stderr[-2000:]
+    epochs_run = [int(n) for n in re.findall(r"^Epoch (\d+)/", rerun.stdout, re.M)]
+    assert epochs_run == list(range(completed + 1, EPOCHS + 1))  # nothing lost, nothing twice
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["generator_steps"] == EPOCHS * STEPS and summary["stopped_by"] == "epochs"
+
+    # Exactly one complete backup is left, no temporary or partial file, and it loads.
+    assert sorted(p.name for p in (run / "backup").iterdir()) == [
+        f"epoch_{EPOCHS:04d}.weights.h5",
+        "training_metadata.json",
+    ]
+    recipe = recipes.Recipe.from_dict(json.loads((run / "config.json").read_text()))
+    restored = build_model(recipe, data.spec(recipe.dataset))
+    restored_epoch = restore(restored, run / "backup")
+    assert restored_epoch == EPOCHS and int(restored.g_optimizer.iterations) == EPOCHS * STEPS
+    for a, b in zip(restored.weights, load_run(run).weights, strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+    # A damaged backup is one clear line, not a traceback, and the run is left as it was.
+    weights = run / "backup" / f"epoch_{EPOCHS:04d}.weights.h5"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    before = files_outside_logs(run)
+    monkeypatch.setenv("TFDS_DATA_DIR", str(fashion_mnist_dir))
+    code = main([*train_command(run)[3:], "--epochs", str(EPOCHS + 1)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.startswith("ganzoo: error: the backup ") and "\n" not in err, err
+    assert "cannot be restored" in err and f"delete {run / 'backup'}" in err
+    assert files_outside_logs(run) == before
+
+
+def files_outside_logs(run) -> list[str]:
+    return sorted(str(p.relative_to(run)) for p in run.rglob("*") if not p.is_relative_to(run / "logs"))
+
+
+def restore(model, backup_dir) -> int:
+    """Restores a backup into `model` as fit would; returns the epoch it resumes after."""
+    backup = callbacks.BackupAndRestore(backup_dir)
+    backup.set_model(model)
+    model._initial_epoch = None
+    backup.on_train_begin()
+    return model._initial_epoch
+
+
+# === The callback alone, on a tiny model ===
+
+
+@pytest.fixture(scope="module")
+def one_epoch(tmp_path_factory):
+    """A tiny GAN fitted one epoch with backups: (model, its data, backup dir, its weights)."""
+    backup_dir = tmp_path_factory.mktemp("backup")
+    model = helpers.tiny("dcgan")
+    real, _ = helpers.real_batch(model, n=16 * 3)
+    model.fit(real, batch_size=16, epochs=1, verbose=0, callbacks=[callbacks.BackupAndRestore(backup_dir)])
+    return model, real, backup_dir, [w.numpy().copy() for w in model.weights]
+
+
+@pytest.fixture
+def fitted(one_epoch, tmp_path):
+    """`one_epoch` with a copy of its backup directory that a test may damage."""
+    model, real, backup_dir, weights = one_epoch
+    shutil.copytree(backup_dir, tmp_path / "backup")
+    return model, real, tmp_path / "backup", weights
+
+
+def crash_while_writing_weights(monkeypatch, model):
+    def save_weights(path, overwrite=True):
+        with open(path, "wb") as f:  # half a file, then the process dies
+            f.write(b"\x89HDF\r\n\x1a\n" + bytes(1000))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(model, "save_weights", save_weights)
+
+
+def crash_before_the_metadata(monkeypatch, model):
+    def write_json(path, obj):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(callbacks, "write_json", write_json)
+
+
+@pytest.mark.parametrize("crash", [crash_while_writing_weights, crash_before_the_metadata])
+def test_a_kill_during_a_backup_leaves_the_previous_one_whole(fitted, monkeypatch, crash):
+    _, real, backup_dir, epoch_1 = fitted
+    model = helpers.tiny("dcgan")
+    crash(monkeypatch, model)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(
+            real, batch_size=16, epochs=2, verbose=0, callbacks=[callbacks.BackupAndRestore(backup_dir)]
+        )
+    monkeypatch.undo()
+    assert metadata_of(backup_dir)["epoch"] == 1
+    (backup_dir / ".epoch_0002.tmp.weights.h5").write_bytes(b"\x89HDF")  # what a SIGKILL leaves
+    fresh = helpers.tiny("dcgan")
+    assert restore(fresh, backup_dir) == 1
+    for w, good in zip(fresh.weights, epoch_1, strict=True):
+        np.testing.assert_array_equal(w.numpy(), good)
+    assert sorted(p.name for p in backup_dir.iterdir()) == ["epoch_0001.weights.h5", "training_metadata.json"]
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda d: (d / "epoch_0001.weights.h5").write_bytes(b""), "cannot be restored"),
+        (lambda d: (d / "epoch_0001.weights.h5").unlink(), "cannot be restored"),
+        (lambda d: (d / "training_metadata.json").write_text('{"epoch": 1'), "is corrupt"),
+        (lambda d: (d / "training_metadata.json").write_text('{"epoch": "1"}'), "is corrupt"),
+        (lambda d: (d / "training_metadata.json").write_text('{"epoch": true}'), "is corrupt"),
+        (lambda d: (d / "training_metadata.json").write_text("[1]"), "is corrupt"),
+        (
+            lambda d: (d / "training_metadata.json").write_text('{"epoch": 1, "weights": "../x.h5"}'),
+            "corrupt",
+        ),
+    ],
+)
+def test_a_damaged_backup_is_a_zoo_error(fitted, damage, message):
+    _, _, backup_dir, _ = fitted
+    damage(backup_dir)
+    with pytest.raises(ZooError, match=message) as raised:
+        restore(helpers.tiny("dcgan"), backup_dir)
+    assert "\n" not in str(raised.value) and f"delete {backup_dir}" in str(raised.value)
+
+
+def test_the_health_monitor_snapshots_the_resumed_weights(fitted):
+    """A NaN early in a resumed run restores the backed-up weights, not the fresh ones."""
+    _, real, backup_dir, epoch_1 = fitted
+    poisoned = real.copy()
+    poisoned[16:32] = np.nan  # the second step of the resumed epoch
+    fresh = helpers.tiny("dcgan")
+    monitor = callbacks.HealthMonitor(snapshot_every=1000)
+    fresh.fit(
+        poisoned, batch_size=16, epochs=2, verbose=0, shuffle=False,
+        callbacks=[monitor, callbacks.BackupAndRestore(backup_dir)],
+    )  # fmt: skip
+    assert monitor.stopped[0] == 5 and "at step 5" in monitor.stopped[1]
+    assert "weights of step 3" in monitor.stopped[1]
+    for w, good in zip(fresh.weights, epoch_1, strict=True):
+        np.testing.assert_array_equal(w.numpy(), good)
+
+
+def test_keras_own_metadata_layout_still_resumes(fitted):
+    """A backup written by Keras' own callback (latest.weights.h5) is read too."""
+    model, _, backup_dir, epoch_1 = fitted
+    for path in backup_dir.iterdir():
+        path.unlink()
+    model.save_weights(backup_dir / "latest.weights.h5")
+    (backup_dir / "training_metadata.json").write_text('{"epoch": 1, "batch": 0}')
+    fresh = helpers.tiny("dcgan")
+    assert restore(fresh, backup_dir) == 1
+    for w, good in zip(fresh.weights, epoch_1, strict=True):
+        np.testing.assert_array_equal(w.numpy(), good)
