@@ -20,7 +20,7 @@ import onnxruntime as ort
 
 from export import manifest as manifest_lib
 from zoo import images
-from zoo.errors import ZooError
+from zoo.errors import ZooError, first_line, is_integer
 from zoo.files import publish
 
 PROG = "ganzoo-onnx-sample"
@@ -44,11 +44,11 @@ def sample_inputs(manifest: dict, n: int, seed: int = 0, label: int | None = Non
     Labels (and a categorical code) cycle through their values, so a grid with one column
     per value shows each in turn; `label` fixes that value for every sample instead.
     """
-    if not _is_int(n) or n < 1:
+    if not is_integer(n) or n < 1:
         raise ZooError(f"the number of samples must be a positive integer, got {n!r}")
-    if not _is_int(seed) or seed < 0:
+    if not is_integer(seed) or seed < 0:
         raise ZooError(f"the seed must be a non-negative integer, got {seed!r}")
-    if label is not None and not _is_int(label):
+    if label is not None and not is_integer(label):
         raise ZooError(f"--label must be an integer, got {label!r}")
     if manifest.get("latent_distribution") != "standard_normal":
         raise ZooError(f"latent distribution {manifest.get('latent_distribution')!r} is not supported")
@@ -80,10 +80,6 @@ def sample_inputs(manifest: dict, n: int, seed: int = 0, label: int | None = Non
     return inputs
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-
 def _generator(manifest: dict) -> dict:
     generator = manifest.get("generator")
     if not isinstance(generator, dict) or not {"onnx", "inputs", "outputs"} <= generator.keys():
@@ -96,7 +92,7 @@ def _session(export_dir: Path, manifest: dict) -> ort.InferenceSession:
     try:
         return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     except Exception as e:  # onnxruntime raises its own types for unreadable or invalid models
-        raise ZooError(f"onnxruntime cannot load {path}: {str(e).splitlines()[0]}") from e
+        raise ZooError(f"onnxruntime cannot load {path}: {first_line(e)}") from e
 
 
 def sample(export_dir: str | os.PathLike, n: int, seed: int = 0, label: int | None = None) -> np.ndarray:

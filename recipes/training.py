@@ -21,9 +21,9 @@ import numpy as np
 
 import zoo
 import zoo.variants  # registers the variants for load_model
-from recipes import Recipe, scale
+from recipes import ClassifierRecipe, Recipe, scale
 from zoo import callbacks, data, images, registry
-from zoo.errors import ZooError
+from zoo.errors import ZooError, first_line
 from zoo.files import save_keras, write_json
 from zoo.metrics.evaluate import Evaluator
 
@@ -261,8 +261,6 @@ def _write_or_check_config(recipe: Recipe, run_dir: Path) -> None:
 
 def read_config(run_dir: str | os.PathLike) -> dict:
     """A run's config.json, checked to be a recipe this version knows (no unknown keys)."""
-    from recipes import ClassifierRecipe
-
     path = Path(run_dir) / "config.json"
     if not path.is_file():
         raise ZooError(f"{run_dir} has no config.json; is it a run directory?")
@@ -299,7 +297,7 @@ def load_run(run_dir: str | os.PathLike) -> zoo.AdversarialModel:
     try:
         return keras.models.load_model(path, safe_mode=True)
     except Exception as e:
-        raise ZooError(f"cannot load {path}: {type(e).__name__}: {str(e).splitlines()[0]}") from e
+        raise ZooError(f"cannot load {path}: {type(e).__name__}: {first_line(e)}") from e
 
 
 def train_classifier(recipe, run_dir: str | os.PathLike, verbose: str | int = "auto") -> dict:

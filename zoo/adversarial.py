@@ -5,7 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo import augment, losses, regularizers
-from zoo.errors import ZooError
+from zoo.errors import ZooError, is_integer
 
 
 def feed(network: keras.Model, named: dict):
@@ -489,9 +489,9 @@ class AdversarialModel(keras.Model):
         fixed labels); inputs of the wrong shape or type, or labels and codes outside their
         range, raise ZooError.
         """
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        if not is_integer(n) or n < 0:
             raise ZooError(f"the number of samples must be a non-negative integer, got {n!r}")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        if not is_integer(seed) or seed < 0:
             raise ZooError(f"the seed must be a non-negative integer, got {seed!r}")
         if inputs is not None and not isinstance(inputs, dict):
             raise ZooError(f"inputs must be a dict of named arrays, got {type(inputs).__name__}")

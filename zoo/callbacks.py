@@ -11,7 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo import images
-from zoo.errors import ZooError
+from zoo.errors import ZooError, first_line, is_integer
 from zoo.files import publish, write_json
 
 
@@ -369,8 +369,7 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
             name = metadata.get("weights", "latest.weights.h5")
         except (ValueError, KeyError, TypeError, AttributeError) as e:
             raise ZooError(f"{path} is corrupt ({type(e).__name__}); {self._advice()}") from e
-        valid_epoch = isinstance(epoch, int) and not isinstance(epoch, bool) and epoch >= 0
-        if not valid_epoch or not isinstance(name, str) or Path(name).name != name:
+        if not (is_integer(epoch) and epoch >= 0) or not isinstance(name, str) or Path(name).name != name:
             raise ZooError(f"{path} is corrupt (epoch {epoch!r}, weights {name!r}); {self._advice()}")
         return epoch, self.directory / name
 
@@ -386,7 +385,7 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
         try:
             self.model.load_weights(weights)
         except Exception as e:  # h5py's OSError for a damaged file, ValueError for a mismatch
-            reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+            reason = first_line(e)
             raise ZooError(f"the backup {weights} cannot be restored ({reason}); {self._advice()}") from e
         self.model._initial_epoch = epoch
 

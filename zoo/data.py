@@ -13,7 +13,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from zoo.errors import ZooError
+from zoo.errors import ZooError, first_line
 
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 OFFLINE_ENV = "GANZOO_OFFLINE"  # "1": never download, only prepare from local files
@@ -91,8 +91,7 @@ def _download_and_prepare(builder, name: str, manual_dir: str | None) -> None:
     try:
         builder.download_and_prepare(download_config=config)
     except NonMatchingChecksumError as e:
-        first_line = str(e).splitlines()[0]
-        raise ZooError(f"{name}: a source file fails its registered checksum: {first_line}") from e
+        raise ZooError(f"{name}: a source file fails its registered checksum: {first_line(e)}") from e
     except Exception as e:  # no network, refused connection, missing files, ...
         raise ZooError(f"{_missing_message(name, builder.data_dir)} ({type(e).__name__})") from e
 

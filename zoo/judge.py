@@ -21,7 +21,7 @@ from scipy import optimize
 
 import zoo.variants  # noqa: F401  (registers the variants for load_model)
 from zoo.adversarial import AdversarialModel
-from zoo.errors import ZooError
+from zoo.errors import ZooError, first_line
 from zoo.files import save_keras, write_json
 
 SOURCES = ("discriminator", "critic")
@@ -273,8 +273,9 @@ class Judge:
         try:
             scorer = keras.models.load_model(directory / "judge.keras", safe_mode=True)
         except Exception as e:  # a damaged archive, or one that asks to run code
-            reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-            raise ZooError(f"cannot load {directory / 'judge.keras'}: {reason}; {_refit(directory)}") from e
+            raise ZooError(
+                f"cannot load {directory / 'judge.keras'}: {first_line(e)}; {_refit(directory)}"
+            ) from e
         temperature, threshold, bias = numbers
         return cls(scorer, temperature, threshold, meta.get("info"), bias)
 
