@@ -12,7 +12,6 @@ the second, and writes a PNG grid or a .npy array atomically.
 import argparse
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +20,7 @@ import onnxruntime as ort
 from export import manifest as manifest_lib
 from zoo import images
 from zoo.errors import ZooError, first_line, is_integer
-from zoo.files import publish
+from zoo.files import save_npy
 
 PROG = "ganzoo-onnx-sample"
 BATCH = 256  # examples per onnxruntime call
@@ -114,17 +113,6 @@ def _run(export_dir: Path, manifest: dict, inputs: dict[str, np.ndarray]) -> np.
     return np.concatenate(batches).astype(np.float32)
 
 
-def _save_npy(path: Path, array: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".npy")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, array)
-        publish(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-
-
 class _Parser(argparse.ArgumentParser):
     """A usage error is a ZooError, printed as one line like every other error."""
 
@@ -158,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         inputs = sample_inputs(manifest, args.n, args.seed, args.label)
         samples = _run(args.export, manifest, inputs)
         if args.out.suffix == ".npy":
-            _save_npy(args.out, samples)
+            save_npy(args.out, samples)
         else:
             discrete = _classes(manifest)
             cols = discrete[1] if discrete and args.label is None else None

@@ -5,7 +5,6 @@ Every failure the user can fix is one line on stderr and exit status 2.
 
 import argparse
 import dataclasses
-import os
 import sys
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import recipes
 from recipes.scale import STRATEGIES
 from recipes.training import require_run
 from zoo.errors import ZooError
-from zoo.files import write_json
+from zoo.files import save_npy, write_json
 
 
 class _Parser(argparse.ArgumentParser):
@@ -186,7 +185,6 @@ def _sample(args) -> int:
     require_run(args.run)
     if args.out.suffix not in (".png", ".npy"):
         raise ZooError(f"--out must end in .png or .npy, got {args.out}")
-    import numpy as np
 
     from recipes.training import load_run
     from zoo import images
@@ -207,10 +205,7 @@ def _sample(args) -> int:
     else:
         samples = model.generate(args.n, seed=args.seed)
     if args.out.suffix == ".npy":
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.out.with_name(f".{args.out.name}.tmp.npy")
-        np.save(tmp, samples)
-        os.replace(tmp, args.out)
+        save_npy(args.out, samples)
     else:
         images.save_png(args.out, images.grid(samples, cols=model.grid_columns), scale=2)
     print(f"wrote {args.n} samples to {args.out}")

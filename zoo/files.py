@@ -9,6 +9,8 @@ import os
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 
 def publish(tmp: str | os.PathLike, path: str | os.PathLike) -> Path:
     """Gives `tmp` the permissions a plainly created file (or folder) would have under the
@@ -35,6 +37,19 @@ def write_json(path: str | os.PathLike, obj) -> Path:
         with os.fdopen(fd, "w") as f:
             json.dump(obj, f, indent=2)
             f.write("\n")
+        return publish(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def save_npy(path: str | os.PathLike, array) -> Path:
+    """Saves an array as a .npy file atomically (creating its folder)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".npy")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.save(f, array)
         return publish(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
