@@ -10,8 +10,14 @@ CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_DIR ?= runs/demo
 DEMO_BUDGET ?= 300
+# The presets: every tuned Fashion-MNIST recipe, trained for PRESET_BUDGET seconds each.
+PRESET_RECIPES := gan-mlp-fashion-mnist dcgan-fashion-mnist cgan-fashion-mnist acgan-fashion-mnist \
+	infogan-fashion-mnist lsgan-fashion-mnist wgan-fashion-mnist wgan-gp-fashion-mnist sngan-fashion-mnist
+PRESET_BUDGET ?= 900
+PRESET_RUNS ?= runs/presets
+PIN ?=  # e.g. PIN="taskset -c 1": the shipped presets were trained on one core each
 
-.PHONY: setup data web demo test lint clean
+.PHONY: setup data web demo test lint clean presets zoo-table
 
 setup: $(STAMP)
 
@@ -46,6 +52,21 @@ demo: setup data
 	rm -rf $(DEMO_DIR)
 	$(BIN)/ganzoo train dcgan-fashion-mnist --time-budget $(DEMO_BUDGET) --run-dir $(DEMO_DIR)
 	$(BIN)/ganzoo sample $(DEMO_DIR) --n 64 --out $(DEMO_DIR)/demo-grid.png
+
+# Trains every preset again (about 16 minutes each), saves it with its measured card, then
+# redraws the README's zoo table and docs/zoo/.
+presets: setup data
+	@for r in $(PRESET_RECIPES); do \
+		command="ganzoo train $$r --time-budget $(PRESET_BUDGET) --epochs 200 --run-dir RUN"; \
+		rm -rf $(PRESET_RUNS)/$$r && \
+		$(PIN) $(BIN)/ganzoo train $$r --time-budget $(PRESET_BUDGET) --epochs 200 --run-dir $(PRESET_RUNS)/$$r && \
+		$(PIN) $(BIN)/ganzoo preset $(PRESET_RUNS)/$$r --out presets/$$r --force --command "$(PIN) $$command" \
+		|| exit 1; \
+	done
+	$(MAKE) zoo-table
+
+zoo-table: setup data
+	$(BIN)/python benchmarks/zoo_table.py --readme README.md
 
 lint: setup
 	$(BIN)/ruff check .

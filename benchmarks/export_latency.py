@@ -28,8 +28,9 @@ from train_throughput import macs, matmul_peak  # this folder is on sys.path whe
 
 import recipes
 from export.artifacts import export_model
-from recipes.training import build_model, load_run
+from recipes.training import build_model
 from zoo import data
+from zoo.presets import locate
 
 
 def tuned_session(path: Path) -> ort.InferenceSession:
@@ -84,7 +85,7 @@ def main():
     args = parser.parse_args()
 
     if args.run:
-        model = load_run(args.run)
+        model = locate(args.run).model()
     else:
         recipe = recipes.get(recipes.DEFAULT_RECIPE)
         model = build_model(recipe, data.spec(recipe.dataset))

@@ -19,6 +19,7 @@ import tensorflow as tf
 
 from export import manifest as manifest_lib
 from export import web as web_page
+from zoo import presets
 from zoo.adversarial import AdversarialModel, feed
 from zoo.errors import ZooError
 from zoo.files import publish
@@ -306,13 +307,18 @@ def _commit(staging: Path, out_dir: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def export_run(
-    run_dir: str | Path, out_dir: str | Path | None = None, *, replace: bool = False, web: bool = False
+def export_trained(
+    trained: "presets.Trained | str | Path",
+    out_dir: str | Path | None = None,
+    *,
+    replace: bool = False,
+    web: bool = False,
 ) -> dict:
-    """Exports the trained GAN of a run directory to `out_dir` (default `run_dir/export`)."""
-    from recipes.training import load_run
-    from zoo.judge import Judge
-
-    model = load_run(run_dir)
-    judge = Judge.load(Path(run_dir) / "judge") if (Path(run_dir) / "judge").is_dir() else None
-    return export_model(model, out_dir or Path(run_dir) / "export", replace=replace, judge=judge, web=web)
+    """Exports a trained GAN, with its judge, to `out_dir`; `trained` is a run or preset
+    (`zoo.presets.locate`), and a run's default `out_dir` is `RUN/export`."""
+    if not isinstance(trained, presets.Trained):
+        trained = presets.locate(trained)
+    if out_dir is None and trained.kind != "run":
+        raise ZooError(f"{trained.path} is a preset; give the export folder")
+    out_dir = out_dir or trained.path / "export"
+    return export_model(trained.model(), out_dir, replace=replace, judge=trained.judge(), web=web)

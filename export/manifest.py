@@ -1,30 +1,21 @@
 """manifest.json: what an exported folder holds, read and verified without TensorFlow."""
 
-import hashlib
 import json
 from pathlib import Path
 
+from zoo import files
 from zoo.errors import ZooError
 
 FORMAT = "gan-zoo-export/1"
 NAME = "manifest.json"
 
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+sha256 = files.sha256
 
 
 def file_hashes(root: Path) -> dict[str, str]:
     """sha256 of every file under `root` but the manifest, by relative POSIX path."""
-    return {
-        p.relative_to(root).as_posix(): sha256(p)
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and p.name != NAME
-    }
+    return files.file_hashes(root, skip=NAME)
 
 
 def read(export_dir: str | Path, verify: bool = True) -> dict:

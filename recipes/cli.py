@@ -1,6 +1,8 @@
-"""`ganzoo`: list recipes, train one, sample from a run, export a run.
+"""`ganzoo`: list recipes, train one, sample, evaluate, judge or export a trained GAN.
 
-Every failure the user can fix is one line on stderr and exit status 2.
+A trained GAN is a run directory or a preset (a shipped preset's name or a preset folder);
+`zoo.presets.locate` reads both. Every failure the user can fix is one line on stderr and
+exit status 2.
 """
 
 import argparse
@@ -10,7 +12,7 @@ from pathlib import Path
 
 import recipes
 from recipes.scale import STRATEGIES
-from recipes.training import require_run
+from zoo import presets
 from zoo.errors import ZooError
 from zoo.files import save_npy, write_json
 
@@ -41,7 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="ganzoo", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    commands.add_parser("list", help="list the recipes").set_defaults(func=_list)
+    commands.add_parser("list", help="list the recipes, with their presets' figures").set_defaults(func=_list)
 
     train = commands.add_parser("train", help="train a recipe into a run directory")
     train.add_argument("recipe", nargs="?", default=recipes.DEFAULT_RECIPE)
@@ -57,6 +59,11 @@ def _parser() -> argparse.ArgumentParser:
         help="override a recipe field (repeatable)",
     )
     train.add_argument("--run-dir", type=Path, help="default: runs/RECIPE; reusing one resumes it")
+    train.add_argument(
+        "--from-preset",
+        metavar="PRESET",
+        help="fine-tune: start G and D from a preset (or run) of the same variant and dataset",
+    )
     train.add_argument(
         "--time-budget",
         type=_positive_float,
@@ -88,8 +95,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     train.set_defaults(func=_train)
 
-    sample = commands.add_parser("sample", help="draw a grid of samples from a trained run")
-    sample.add_argument("run", type=Path)
+    trained = "a run directory, a preset folder or a shipped preset's name"
+    sample = commands.add_parser("sample", help="draw a grid of samples from a run or preset")
+    sample.add_argument("run", metavar="RUN_OR_PRESET", help=trained)
     sample.add_argument("--n", type=_positive_int, default=64)
     sample.add_argument("--out", type=Path, required=True, help="a .png grid or a .npy array")
     sample.add_argument("--seed", type=int, default=0)
@@ -101,39 +109,64 @@ def _parser() -> argparse.ArgumentParser:
     )
     sample.set_defaults(func=_sample)
 
-    evaluate = commands.add_parser("eval", help="quality metrics of a run, beside the real-data floor")
-    evaluate.add_argument("run", type=Path)
+    evaluate = commands.add_parser("eval", help="quality metrics beside the real-data floor")
+    evaluate.add_argument("run", metavar="RUN_OR_PRESET", help=trained)
     evaluate.add_argument("--n", type=_positive_int, default=10_000, help="number of samples")
     evaluate.add_argument("--filter", choices=["judge"], help="evaluate the judge-accepted samples")
+    evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument("--inception-weights", type=Path, help="an InceptionV3 weights file (standard FID)")
     evaluate.set_defaults(func=_eval)
 
-    judge = commands.add_parser("judge", help="fit a run's judge, or score images with it")
-    judge.add_argument("run", type=Path)
+    judge = commands.add_parser("judge", help="fit a run's judge, or score images with a run's or preset's")
+    judge.add_argument("run", metavar="RUN_OR_PRESET", help=trained)
     judge.add_argument("images", nargs="*", type=Path, help="PNG files or .npy arrays of images in [-1, 1]")
     judge.add_argument("--fit", action="store_true", help="(re)fit the judge on held-out data")
     judge.add_argument("--source", choices=["discriminator", "critic"], default="discriminator")
     judge.add_argument("--target-precision", type=float, default=0.9)
     judge.set_defaults(func=_judge)
 
-    export = commands.add_parser("export", help="export G and D to SavedModel and ONNX")
-    export.add_argument("run", type=Path)
-    export.add_argument("--out", type=Path, help="default: RUN/export")
+    export = commands.add_parser("export", help="export G, D and the judge to SavedModel, ONNX and LiteRT")
+    export.add_argument("run", metavar="RUN_OR_PRESET", help=trained)
+    export.add_argument("--out", type=Path, help="default: RUN/export (required for a preset)")
     export.add_argument("--force", action="store_true", help="replace an existing export")
     export.add_argument(
         "--web", action="store_true", help="add web/: a page that samples G in the browser (make web)"
     )
     export.set_defaults(func=_export)
+
+    preset = commands.add_parser("preset", help="save a trained run as a preset, with its measured card")
+    preset.add_argument("run", type=Path)
+    preset.add_argument("--out", type=Path, required=True, help="the preset folder, e.g. presets/RECIPE")
+    preset.add_argument("--n", type=_positive_int, default=10_000, help="samples for the card's figures")
+    preset.add_argument("--command", help="the command that trained the run, for the card")
+    preset.add_argument("--force", action="store_true", help="replace an existing preset")
+    preset.set_defaults(func=_preset)
     return parser
 
 
 def _list(args) -> int:
+    shipped = presets.shipped()
     width = max(map(len, recipes.RECIPES))
     for name, recipe in recipes.RECIPES.items():
         default = " (default)" if name == recipes.DEFAULT_RECIPE else ""
-        columns = f"{name:<{width}}  {recipe.variant:<6} {recipe.dataset:<14}"
-        print(f"{columns} {recipe.description}{default}")
+        columns = f"{name:<{width}}  {recipe.variant:<7} {recipe.dataset:<14}"
+        figures = _preset_figures(presets.locate(shipped[name])) if name in shipped else ""
+        print(f"{columns} {recipe.description}{default}{figures}")
     return 0
+
+
+def _preset_figures(preset: presets.Trained) -> str:
+    """A preset's headline figures for `ganzoo list`, from its card."""
+    report = preset.card.get("eval") or {}
+    samples = report.get("samples") or {}
+    if "frechet_distance" not in samples:
+        return "  [preset]"
+    parts = [f"FD {samples['frechet_distance']:.1f}", f"{samples['classes_covered']} classes"]
+    if "label_accuracy" in samples:
+        parts.append(f"label acc {samples['label_accuracy']:.3f}")
+    if report.get("code_consistency"):
+        parts.append(f"code consistency {report['code_consistency']['mean_consistency']:.2f}")
+    return f"  [preset: {', '.join(parts)}]"
 
 
 def _train(args) -> int:
@@ -152,6 +185,11 @@ def _train(args) -> int:
         raise ZooError(f"--{key.replace('_', '-')} does not apply to {recipe.name}")
     recipe = dataclasses.replace(recipe, **given)
     run_dir = args.run_dir or Path("runs") / recipe.name
+    extra = {}
+    if args.from_preset:
+        if isinstance(recipe, recipes.ClassifierRecipe):
+            raise ZooError(f"--from-preset does not apply to {recipe.name}")
+        extra["init_from"] = _locate(args.from_preset)
     summary = recipes.run(
         recipe,
         run_dir,
@@ -165,6 +203,7 @@ def _train(args) -> int:
                 "strategy": args.strategy,
                 "mixed_precision": args.mixed_precision,
                 "deterministic": args.deterministic,
+                **extra,
             }
         ),
     )
@@ -181,15 +220,23 @@ def _train(args) -> int:
     return 0
 
 
+def _locate(source: str) -> presets.Trained:
+    """A run or preset (`zoo.presets.locate`) whose recipe this version knows."""
+    from recipes.training import check_config
+
+    trained = presets.locate(source)
+    check_config(trained.config, trained.path / "config.json")
+    return trained
+
+
 def _sample(args) -> int:
-    require_run(args.run)
+    trained = _locate(args.run)
     if args.out.suffix not in (".png", ".npy"):
         raise ZooError(f"--out must end in .png or .npy, got {args.out}")
 
-    from recipes.training import load_run
     from zoo import images
 
-    model = load_run(args.run)
+    model = trained.model()
     if args.code_sweep:
         if not hasattr(model, "code_sweep"):
             raise ZooError(
@@ -198,9 +245,7 @@ def _sample(args) -> int:
         rows = max(1, args.n // model.categorical_code)
         samples = model.generate(rows * model.categorical_code, inputs=model.code_sweep(rows, args.seed))
     elif args.filter:
-        from zoo.judge import Judge
-
-        samples, rate = Judge.load(args.run / "judge").filter(model, args.n, seed=args.seed)
+        samples, rate = _judge_of(trained).filter(model, args.n, seed=args.seed)
         print(f"the judge accepted {rate:.1%} of the samples drawn")
     else:
         samples = model.generate(args.n, seed=args.seed)
@@ -212,14 +257,23 @@ def _sample(args) -> int:
     return 0
 
 
+def _judge_of(trained: presets.Trained):
+    judge = trained.judge()
+    if judge is None:
+        raise ZooError(f"{trained.path} has no judge; build one with `ganzoo judge {trained.path} --fit`")
+    return judge
+
+
 def _export(args) -> int:
-    require_run(args.run)
-    out = args.out or args.run / "export"
+    trained = _locate(args.run)
+    if args.out is None and trained.kind == "preset":
+        raise ZooError(f"{args.run} is a preset; give the export folder with --out DIR")
+    out = args.out or trained.path / "export"
     if out.exists() and not args.force:
         raise ZooError(f"{out} already exists; pass --force to replace it")
-    from export.artifacts import export_run
+    from export.artifacts import export_trained
 
-    manifest = export_run(args.run, out, replace=args.force, web=args.web)
+    manifest = export_trained(trained, out, replace=args.force, web=args.web)
     worst = max(v for p in manifest["parity"].values() if isinstance(p, dict) for v in p.values())
     print(f"exported to {out} (onnxruntime and SavedModel within {worst:.2g} of Keras)")
     if args.web:
@@ -228,38 +282,36 @@ def _export(args) -> int:
 
 
 def _eval(args) -> int:
-    require_run(args.run)
-    from recipes.training import load_run, read_config
-    from zoo.metrics.evaluate import Evaluator, table
+    trained = _locate(args.run)
+    if args.seed < 0:
+        raise ZooError(f"--seed must be non-negative, got {args.seed}")
+    from zoo.metrics.evaluate import Evaluator, evaluate, table
     from zoo.metrics.features import extractor_for
 
-    config = read_config(args.run)
-    extractor = extractor_for(config["dataset"], args.inception_weights)
-    model = load_run(args.run)
-    acceptance = None
-    if args.filter:
-        from zoo.judge import Judge
-
-        samples, acceptance = Judge.load(args.run / "judge").filter(model, args.n)
-    else:
-        samples = model.generate(args.n)
-    report = Evaluator(config["dataset"], extractor, prior=getattr(extractor, "info", {}).get("class_prior"))
-    report = report.report(samples)
-    report["filter"], report["acceptance_rate"] = args.filter, acceptance
+    extractor = extractor_for(trained.dataset, args.inception_weights)
+    model = trained.model()
+    judge = _judge_of(trained) if args.filter else None
+    evaluator = Evaluator(trained.dataset, extractor, prior=getattr(extractor, "info", {}).get("class_prior"))
+    report = evaluate(model, evaluator, args.n, seed=args.seed, judge=judge)
     print(table(report))
-    if model.codes and "code_cat" in model.codes:
-        from zoo.metrics.evaluate import code_consistency
+    if trained.kind == "run":  # a preset's figures live on its card, written once
+        name = "eval-judge.json" if args.filter else "eval.json"
+        write_json(trained.path / name, report)
+        print(f"wrote {trained.path / name}")
+    return 0
 
-        report["code_consistency"] = consistency = code_consistency(model, extractor)
-        print(
-            f"categorical code: {consistency['mean_consistency']:.1%} of samples per code value share its "
-            f"majority class; {consistency['distinct_classes']} distinct classes over the code values"
-        )
-    if acceptance is not None:
-        print(f"acceptance rate {acceptance:.1%}")
-    name = "eval-judge.json" if args.filter else "eval.json"
-    write_json(args.run / name, report)
-    print(f"wrote {args.run / name}")
+
+def _preset(args) -> int:
+    trained = _locate(args.run)
+    if trained.kind != "run":
+        raise ZooError(f"{args.run} is already a preset; give a run directory")
+    if args.out.exists() and not args.force:
+        raise ZooError(f"{args.out} already exists; pass --force to replace it")
+    from recipes.presets import save_run_as_preset
+
+    preset = save_run_as_preset(trained, args.out, n=args.n, command=args.command, replace=args.force)
+    size = sum(p.stat().st_size for p in preset.path.rglob("*") if p.is_file())
+    print(f"saved {preset.name} to {preset.path} ({size / 1e6:.2f} MB){_preset_figures(preset)}")
     return 0
 
 
@@ -300,17 +352,17 @@ def _read_images(paths: list[Path], image_shape) -> tuple[list[str], object]:
 
 
 def _judge(args) -> int:
-    require_run(args.run)
+    trained = _locate(args.run)
     if not args.fit and not args.images:
         raise ZooError("give image files to score, or --fit to build the judge")
     if not 0 < args.target_precision <= 1:
         raise ZooError(f"--target-precision must be in (0, 1], got {args.target_precision}")
-    from recipes.training import fit_judge, load_run, read_config
-    from zoo.judge import Judge
-
     if args.fit:
-        config = read_config(args.run)
-        judge = fit_judge(load_run(args.run), config["dataset"], args.run, args.source, args.target_precision)
+        if trained.kind != "run":
+            raise ZooError(f"{args.run} is a preset; its judge ships with it (fit one on a run directory)")
+        from recipes.training import fit_judge
+
+        judge = fit_judge(trained.model(), trained.dataset, trained.path, args.source, args.target_precision)
         info = judge.info
         print(
             f"judge ({info['source']}): temperature {judge.temperature:.3g}, "
@@ -320,7 +372,7 @@ def _judge(args) -> int:
             f"fake {info['held_out_fake_acceptance']:.1%}"
         )
     if args.images:
-        judge = Judge.load(args.run / "judge")
+        judge = _judge_of(trained)
         names, images = _read_images(args.images, judge.image_shape)
         scores = judge.scores(images)
         for name, score in zip(names, scores, strict=True):

@@ -11,7 +11,6 @@ A run directory holds:
     export/          SavedModel + ONNX + manifest.json (see export/)
 """
 
-import json
 import os
 import time
 from pathlib import Path
@@ -22,9 +21,9 @@ import numpy as np
 import zoo
 import zoo.variants  # registers the variants for load_model
 from recipes import ClassifierRecipe, Recipe, scale
-from zoo import callbacks, data, images, registry
-from zoo.errors import ZooError, first_line
-from zoo.files import save_keras, write_json
+from zoo import callbacks, data, images, presets, registry
+from zoo.errors import ZooError
+from zoo.files import read_json_object, save_keras, write_json
 from zoo.metrics.evaluate import Evaluator
 
 # Fields a rerun may change without making it a different run.
@@ -97,6 +96,7 @@ def train(
     strategy: str = "auto",
     mixed_precision: bool = False,
     deterministic: bool = False,
+    init_from: "presets.Trained | None" = None,
 ) -> dict:
     """Trains `recipe` into `run_dir` (resuming if it was interrupted); returns the summary.
 
@@ -105,8 +105,12 @@ def train(
     recipe's `jit_compile` (None: by device type) chooses XLA. `deterministic` turns on
     TensorFlow's op determinism for the rest of the process (it cannot be turned off), so
     the same recipe and seed give bit-identical weights on one machine, a little slower.
+    `init_from` (a preset or run, `zoo.presets.locate`) starts G and D from its trained
+    weights, to fine-tune it; the optimizers start fresh.
     """
     run_dir = Path(run_dir)
+    if init_from is not None:  # before anything is written
+        _check_fine_tune(recipe, init_from)
     _write_or_check_config(recipe, run_dir)
     keras.utils.set_random_seed(recipe.seed)
     if deterministic:
@@ -120,20 +124,24 @@ def train(
     policy = scale.mixed_precision_policy(device) if mixed_precision else "float32"
     jit = recipe.jit_compile if recipe.jit_compile is not None else scale.default_jit(device)
     with scale.Precision(policy):
-        summary = _train(recipe, run_dir, spec, distribution, policy, jit, time_budget, verbose)
+        summary = _train(recipe, run_dir, spec, distribution, policy, jit, time_budget, verbose, init_from)
         summary["deterministic"] = deterministic
+        summary["from_preset"] = None if init_from is None else str(init_from.path)
+        summary.update(provenance())
         write_json(run_dir / "summary.json", summary)
         if export:
-            from export.artifacts import export_run
+            from export.artifacts import export_trained
 
-            export_run(run_dir, replace=True)
+            export_trained(run_dir, replace=True)
     return summary
 
 
-def _train(recipe, run_dir, spec, distribution, policy, jit, time_budget, verbose) -> dict:
+def _train(recipe, run_dir, spec, distribution, policy, jit, time_budget, verbose, init_from) -> dict:
     """The body of `train`, under the chosen precision policy."""
     with distribution.scope():
         model = build_model(recipe, spec, jit_compile=jit, loss_scale=policy == "mixed_float16")
+        if init_from is not None:  # a resumed run's backup, restored when fit starts, wins
+            init_from.load_weights_into(model)
     images_per_step = recipe.batch_size * model.d_steps  # one minibatch per D update
     dataset = data.load(
         recipe.dataset,
@@ -200,6 +208,44 @@ def _train(recipe, run_dir, spec, distribution, policy, jit, time_budget, verbos
     return summary
 
 
+def _check_fine_tune(recipe: Recipe, source: "presets.Trained") -> None:
+    """Refuses a preset whose networks cannot be the recipe's (another variant or dataset)."""
+    for key in ("variant", "dataset"):
+        if source.config.get(key) != getattr(recipe, key):
+            raise ZooError(
+                f"{source.name} was trained as {key} {source.config.get(key)!r}; "
+                f"recipe {recipe.name} has {key} {getattr(recipe, key)!r}"
+            )
+
+
+def provenance() -> dict:
+    """What trained a run: the project's commit (and whether files had changed) and the machine."""
+    import platform
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    commit = dirty = None
+    try:
+        def git(*args: str) -> str:
+            return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,
+                                  check=True).stdout.strip()  # fmt: skip
+
+        commit, dirty = git("rev-parse", "HEAD"), bool(git("status", "--porcelain", "--untracked-files=no"))
+    except (OSError, subprocess.CalledProcessError):  # not a git checkout (an installed package)
+        pass
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    machine = {"cpu": cpu, "cores": os.cpu_count(), "cores_used": len(os.sched_getaffinity(0)),
+               "system": platform.system()}  # fmt: skip
+    return {"commit": commit, "dirty": dirty, "machine": machine}
+
+
 def _extractor(dataset: str):
     """The shipped classifier for the dataset, or None where none is shipped."""
     from zoo.metrics.features import DomainClassifier
@@ -264,12 +310,12 @@ def read_config(run_dir: str | os.PathLike) -> dict:
     path = Path(run_dir) / "config.json"
     if not path.is_file():
         raise ZooError(f"{run_dir} has no config.json; is it a run directory?")
-    try:
-        config = json.loads(path.read_bytes())
-    except ValueError as e:  # not JSON, or not text
-        raise ZooError(f"{path} is not valid JSON ({type(e).__name__}); restore it or train a new run") from e
-    if not isinstance(config, dict):
-        raise ZooError(f"{path} holds no recipe (a JSON object); restore it or train a new run")
+    config = read_json_object(path, "restore it or train a new run", "recipe (a JSON object)")
+    return check_config(config, path)
+
+
+def check_config(config: dict, path: Path) -> dict:
+    """`config` (read from `path`), checked to be a recipe this version knows."""
     kind = Recipe if "variant" in config else ClassifierRecipe
     try:
         kind.from_dict(config)
@@ -278,26 +324,6 @@ def read_config(run_dir: str | os.PathLike) -> dict:
     except TypeError as e:  # a missing or mistyped field
         raise ZooError(f"{path} is not a complete recipe ({e}); restore it or train a new run") from e
     return config
-
-
-def require_run(run_dir: str | os.PathLike) -> Path:
-    """`run_dir/final.keras`, or a one-line error saying what is missing."""
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise ZooError(f"run directory {run_dir} does not exist")
-    path = run_dir / "final.keras"
-    if not path.is_file():
-        raise ZooError(f"{run_dir} has no final.keras; train it first (ganzoo train --run-dir {run_dir})")
-    return path
-
-
-def load_run(run_dir: str | os.PathLike) -> zoo.AdversarialModel:
-    """The trained GAN of a run directory (`final.keras`, loaded with safe_mode)."""
-    path = require_run(run_dir)
-    try:
-        return keras.models.load_model(path, safe_mode=True)
-    except Exception as e:
-        raise ZooError(f"cannot load {path}: {type(e).__name__}: {first_line(e)}") from e
 
 
 def train_classifier(recipe, run_dir: str | os.PathLike, verbose: str | int = "auto") -> dict:

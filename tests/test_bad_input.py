@@ -13,11 +13,11 @@ import pytest
 import recipes
 from export import manifest
 from recipes.cli import main
-from recipes.training import load_run
 from tests import helpers
 from zoo.errors import ZooError
 from zoo.files import save_keras
 from zoo.judge import Judge
+from zoo.presets import locate
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -250,7 +250,7 @@ def test_a_keras_file_that_would_run_code_is_refused(run_copy, tmp_path):
     keras.Model(image, out).save(run_copy / "final.keras")
     Path(marker).unlink()
     with pytest.raises(ZooError, match="Lambda") as raised:
-        load_run(run_copy)
+        locate(run_copy).model()
     assert "\n" not in str(raised.value) and not Path(marker).exists()
     shutil.copy(run_copy / "final.keras", run_copy / "judge" / "judge.keras")
     with pytest.raises(ZooError, match="Lambda"):

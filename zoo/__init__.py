@@ -2,7 +2,7 @@
 
 Importing `zoo` alone loads no TensorFlow, so TF-free code (`zoo.errors`, `zoo.files`,
 `zoo.images`, `export.manifest`, `export.onnx_sampler`) can live in it. The first use of
-`zoo.AdversarialModel`, `zoo.build`, `zoo.available` or `zoo.register_variant` imports
+`zoo.AdversarialModel`, `zoo.build`, `zoo.available`, `zoo.from_preset` or `zoo.register_variant` imports
 `zoo.variants`, which registers every variant; code that loads a `.keras` file without
 touching those first imports `zoo.variants` itself so `keras.models.load_model` finds them.
 """
@@ -16,10 +16,11 @@ _LAZY = {
     "AdversarialModel": "zoo.adversarial",
     "available": "zoo.registry",
     "build": "zoo.registry",
+    "from_preset": "zoo.presets",
     "register_variant": "zoo.registry",
 }
 
-__all__ = ["AdversarialModel", "ZooError", "available", "build", "register_variant"]
+__all__ = ["AdversarialModel", "ZooError", "available", "build", "from_preset", "register_variant"]
 
 
 def __getattr__(name: str):

@@ -4,12 +4,15 @@ Temp files are private (0600); `publish` gives what it renames into place the
 permissions a plainly created file would have.
 """
 
+import hashlib
 import json
 import os
 import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from zoo.errors import ZooError
 
 
 def publish(tmp: str | os.PathLike, path: str | os.PathLike) -> Path:
@@ -64,3 +67,36 @@ def save_keras(model, path: str | os.PathLike) -> Path:
         return publish(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def sha256(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_hashes(root: str | os.PathLike, skip: str | None = None) -> dict[str, str]:
+    """sha256 of every file under `root` (but one named `skip`), by relative POSIX path."""
+    root = Path(root)
+    return {
+        p.relative_to(root).as_posix(): sha256(p)
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name != skip
+    }
+
+
+def read_json_object(path: str | os.PathLike, advice: str, what: str = "JSON object") -> dict:
+    """A JSON object from `path`, or a ZooError ending in `advice` (what the user should do);
+    `what` names the object in that error."""
+    path = Path(path)
+    try:
+        value = json.loads(path.read_bytes())
+    except OSError as e:
+        raise ZooError(f"cannot read {path}: {e.strerror or e}; {advice}") from e
+    except ValueError as e:  # not JSON, or not text
+        raise ZooError(f"{path} is not valid JSON ({type(e).__name__}); {advice}") from e
+    if not isinstance(value, dict):
+        raise ZooError(f"{path} holds no {what}; {advice}")
+    return value

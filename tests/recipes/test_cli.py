@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from recipes.cli import main
+from zoo import presets
 
 
 def run_cli(*args, env=None):
@@ -28,6 +29,10 @@ def test_list_names_every_recipe(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
     assert "dcgan-fashion-mnist" in out and "(default)" in out and "gan-mlp-mnist" in out
+    lines = {line.split()[0]: line for line in out.splitlines()}
+    for name in presets.shipped():  # a recipe with a preset shows the figures on its card
+        assert "[preset: FD " in lines[name] and " classes" in lines[name]
+    assert "[preset" not in lines["gan-mlp-mnist"]
 
 
 @pytest.mark.parametrize(
@@ -38,8 +43,10 @@ def test_list_names_every_recipe(capsys):
         (["train", "--set", "g_lr=fast"], "g_lr expects float"),
         (["train", "--epochs", "0"], "must be a positive integer"),
         (["train", "--time-budget", "-5"], "must be positive"),
-        (["sample", "/no/such/run", "--out", "x.png"], "run directory /no/such/run does not exist"),
-        (["export", "/no/such/run"], "run directory /no/such/run does not exist"),
+        (["sample", "/no/such/run", "--out", "x.png"], "/no/such/run is not a run directory, a preset"),
+        (["export", "/no/such/run"], "/no/such/run is not a run directory, a preset folder"),
+        (["eval", "no-such-preset"], "no-such-preset is not a run directory, a preset folder or a shipped"),
+        (["train", "--from-preset", "no-such-preset"], "no-such-preset is not a run directory"),
         (["frobnicate"], "invalid choice"),
     ],
 )
@@ -122,3 +129,47 @@ def test_train_sample_export_end_to_end(tmp_path, fashion_mnist_dir):
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads((run / "summary.json").read_text())["generator_steps"] == 12
     assert (run / "samples" / "epoch_0004.png").exists()
+
+
+def test_a_run_becomes_a_preset_that_every_command_takes(tmp_path, fashion_mnist_dir, monkeypatch, capsys):
+    monkeypatch.setenv("TFDS_DATA_DIR", str(fashion_mnist_dir))
+    run, preset = tmp_path / "run", tmp_path / "cgan-tiny"
+    tiny = ["--set", "g_width=8", "--set", "d_width=8", "--set", "batch_size=16", "--steps-per-epoch", "3"]
+    argv = ["train", "cgan-fashion-mnist", "--epochs", "1", *tiny, "--run-dir", str(run), "--no-export"]
+    assert main(argv) == 0
+    capsys.readouterr()
+
+    assert main(["preset", str(run), "--out", str(preset), "--n", "300", "--command", "the test"]) == 0
+    assert "saved cgan-tiny" in capsys.readouterr().out
+    card = json.loads((preset / "preset.json").read_text())
+    summary = json.loads((run / "summary.json").read_text())
+    assert card["recipe"] == "cgan-fashion-mnist" and card["command"] == "the test"
+    assert card["training"]["generator_steps"] == summary["generator_steps"] == 3
+    assert card["eval"]["n"] == 300 and 0 <= card["eval"]["samples"]["label_accuracy"] <= 1
+    assert card["eval"]["classifier_accuracy"] > 0.9 and card["check"]["n"] == 500
+    assert card["machine"]["cores"] >= 1 and card["weights_dtype"] == "float16"
+    assert "already exists" in one_line_error(capsys, ["preset", str(run), "--out", str(preset)])
+    assert "already a preset" in one_line_error(capsys, ["preset", str(preset), "--out", str(tmp_path / "x")])
+
+    grid = tmp_path / "grid.png"
+    assert main(["sample", str(preset), "--n", "20", "--out", str(grid)]) == 0
+    assert Image.open(grid).size == (2 * (10 * 30 + 2), 2 * (2 * 30 + 2))  # a column per class
+    before = sorted(p.name for p in preset.rglob("*"))
+    assert main(["eval", str(preset), "--n", "300"]) == 0
+    out = capsys.readouterr().out
+    assert "label_accuracy" in out and "frechet_distance" in out
+    assert sorted(p.name for p in preset.rglob("*")) == before  # a preset's figures stay on its card
+    assert "is a preset; give the export folder" in one_line_error(capsys, ["export", str(preset)])
+    assert "its judge ships with it" in one_line_error(capsys, ["judge", str(preset), "--fit"])
+    assert main(["export", str(preset), "--out", str(tmp_path / "export")]) == 0
+    manifest = json.loads((tmp_path / "export" / "manifest.json").read_text())
+    assert manifest["variant"] == "cgan" and "judge.onnx" in manifest["files"]
+
+    tuned = tmp_path / "tuned"
+    argv = ["train", "cgan-fashion-mnist", "--from-preset", str(preset), "--epochs", "1", *tiny,
+            "--run-dir", str(tuned), "--no-export"]  # fmt: skip
+    assert main(argv) == 0
+    assert json.loads((tuned / "summary.json").read_text())["from_preset"] == str(preset)
+    argv[1], argv[-2] = "acgan-fashion-mnist", str(tmp_path / "other")
+    assert "was trained as variant 'cgan'" in one_line_error(capsys, argv)
+    assert not (tmp_path / "other").exists()

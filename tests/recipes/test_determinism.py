@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 
-from recipes.training import load_run
+from zoo.presets import locate
 
 
 def train(run_dir, seed: int, env: dict) -> subprocess.Popen:
@@ -33,7 +33,7 @@ def test_the_same_seed_gives_bit_identical_weights(tmp_path, fashion_mnist_dir):
     for name, (run, _) in runs.items():
         summary = json.loads((run / "summary.json").read_text())
         assert summary["deterministic"] is True and summary["generator_steps"] == 10
-        model = load_run(run)
+        model = locate(run).model()
         state = [*model.weights, *model.g_optimizer.variables, *model.d_optimizer.variables]
         weights[name] = [np.asarray(w) for w in state]
     for a, b in zip(weights["a"], weights["b"], strict=True):

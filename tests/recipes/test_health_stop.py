@@ -7,9 +7,9 @@ import numpy as np
 import tensorflow as tf
 
 from recipes.cli import main
-from recipes.training import load_run
 from tests import helpers
 from zoo import callbacks, data
+from zoo.presets import locate
 
 
 class WeightsPerStep(keras.callbacks.Callback):
@@ -69,5 +69,5 @@ def test_a_run_stopped_by_health_says_so(tmp_path, fashion_mnist_dir, monkeypatc
     assert summary["stopped_by"] == "health" and summary["health_step"] == 3
     assert summary["health_message"].startswith("d_loss is nan at step 3")
     assert summary["generator_steps"] == 0
-    model = load_run(run)
+    model = locate(run).model()
     assert all(np.isfinite(np.asarray(w)).all() for w in model.weights)

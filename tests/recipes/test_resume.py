@@ -16,10 +16,11 @@ import pytest
 
 import recipes
 from recipes.cli import main
-from recipes.training import build_model, load_run
+from recipes.training import build_model
 from tests import helpers
 from zoo import callbacks, data
 from zoo.errors import ZooError
+from zoo.presets import locate
 
 EPOCHS, STEPS = 4, 15
 
@@ -95,7 +96,7 @@ def test_sigkill_mid_epoch_resumes_from_the_last_complete_epoch(
     restored = build_model(recipe, data.spec(recipe.dataset))
     restored_epoch = restore(restored, run / "backup")
     assert restored_epoch == EPOCHS and int(restored.g_optimizer.iterations) == EPOCHS * STEPS
-    for a, b in zip(restored.weights, load_run(run).weights, strict=True):
+    for a, b in zip(restored.weights, locate(run).model().weights, strict=True):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
     # A damaged backup is one clear line, not a traceback, and the run is left as it was.

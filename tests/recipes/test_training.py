@@ -2,7 +2,7 @@ import dataclasses
 import json
 
 import recipes
-from recipes.training import load_run
+from zoo.presets import locate
 
 
 def test_time_budget_stops_after_the_crossing_step(tmp_path, fashion_mnist_dir, monkeypatch):
@@ -17,5 +17,5 @@ def test_time_budget_stops_after_the_crossing_step(tmp_path, fashion_mnist_dir, 
     assert json.loads((tmp_path / "summary.json").read_text()) == summary
     assert (tmp_path / "samples" / "epoch_0001.png").exists()
     assert (tmp_path / "samples.png").exists()
-    model = load_run(tmp_path)
+    model = locate(tmp_path).model()
     assert int(model.g_optimizer.iterations) == 1

@@ -22,8 +22,9 @@ def real_test_images(dataset: str, seed: int = 0) -> np.ndarray:
     return images[np.random.default_rng(seed).permutation(len(images))]
 
 
-def figures(real_features, fake_features, fake_logits, prior=None) -> dict[str, float]:
-    """Every metric of one sample set against the reference features."""
+def figures(real_features, fake_features, fake_logits, prior=None, labels=None) -> dict[str, float]:
+    """Every metric of one sample set against the reference features; with the `labels`
+    the samples were generated for, also the share the classifier gives that label."""
     kid, _ = distances.kernel_inception_distance(real_features, fake_features)
     precision, recall = distances.precision_recall(real_features, fake_features)
     coverage = distances.class_coverage(fake_logits, prior)
@@ -36,6 +37,7 @@ def figures(real_features, fake_features, fake_logits, prior=None) -> dict[str, 
         "class_kl": coverage["kl_to_prior"],
         "classes_covered": coverage["classes_covered"],
         "class_histogram": coverage["histogram"],
+        **({} if labels is None else {"label_accuracy": float(np.mean(np.argmax(fake_logits, 1) == labels))}),
     }
 
 
@@ -57,26 +59,64 @@ class Evaluator:
             self._floor = figures(self.reference_features, features, logits, self.prior)
         return self._floor
 
-    def __call__(self, images: np.ndarray) -> dict:
+    def __call__(self, images: np.ndarray, labels: np.ndarray | None = None) -> dict:
         features, logits = self.extractor(images)
-        return figures(self.reference_features, features, logits, self.prior)
+        return figures(self.reference_features, features, logits, self.prior, labels)
 
-    def report(self, images: np.ndarray) -> dict:
-        """{"samples": figures, "real_floor": figures, "n": ..., "extractor": ...}."""
-        return {
+    def report(self, images: np.ndarray, labels: np.ndarray | None = None) -> dict:
+        """{"samples": figures, "real_floor": figures, "n": ..., "extractor": ...}; with the
+        samples' labels, "label_accuracy" beside the classifier's own accuracy on real images."""
+        report = {
             "n": len(images),
             "reference": f"{self.dataset} test, half A ({len(self.reference_features)})",
             "extractor": self.extractor.name,
-            "samples": self(images),
+            "samples": self(images, labels),
             "real_floor": self.floor(),
         }
+        if labels is not None:
+            report["classifier_accuracy"] = getattr(self.extractor, "info", {}).get("test_accuracy")
+        return report
+
+
+def evaluate(
+    model, evaluator: Evaluator, n: int, seed: int = 0, judge=None, consistency_per_code: int = 500
+) -> dict:
+    """What `ganzoo eval` reports for a trained GAN: `n` samples drawn with `seed` (kept by
+    `judge` when given), scored against the real floor; label accuracy for class-conditional
+    models (labels cycle through the classes), code consistency for a categorical code."""
+    labels = None
+    if judge is not None:
+        samples, acceptance = judge.filter(model, n, seed=seed)
+    else:
+        inputs = model.sample_inputs(n, seed)
+        samples, acceptance = model.generate(n, inputs=inputs), None
+        labels = inputs.get("label")
+    report = evaluator.report(samples, labels)
+    report.update(seed=seed, filter=None if judge is None else "judge", acceptance_rate=acceptance)
+    if model.codes and "code_cat" in model.codes:
+        report["code_consistency"] = code_consistency(model, evaluator.extractor, consistency_per_code, seed)
+    return report
 
 
 def table(report: dict) -> str:
-    """A plain-text table of a report: each figure beside its real-data floor."""
+    """A plain-text table of a report: each figure beside its real-data floor, then the
+    conditioning figures (label accuracy, code consistency) where measured."""
     lines = [f"{'metric':<18}{'samples':>12}{'real floor':>12}"]
     for name in FIGURES:
         lines.append(f"{name:<18}{report['samples'][name]:>12.4g}{report['real_floor'][name]:>12.4g}")
+    if "label_accuracy" in report["samples"]:
+        ceiling = report.get("classifier_accuracy")
+        shown = f"{ceiling:>12.4g}" if ceiling is not None else f"{'':>12}"
+        lines.append(f"{'label_accuracy':<18}{report['samples']['label_accuracy']:>12.4g}{shown}"
+                     "   (floor column: the classifier's accuracy on real test images)")  # fmt: skip
+    consistency = report.get("code_consistency")
+    if consistency:
+        lines.append(
+            f"categorical code: {consistency['mean_consistency']:.1%} of samples per code value share its "
+            f"majority class; {consistency['distinct_classes']} distinct classes over the code values"
+        )
+    if report.get("acceptance_rate") is not None:
+        lines.append(f"acceptance rate {report['acceptance_rate']:.1%}")
     return "\n".join(lines)
 
 
