@@ -50,7 +50,7 @@ def conditioning(report: dict) -> str:
 def row(name: str, card: dict, report: dict, grid_path: Path | None) -> str:
     t, s = card["training"], report["samples"]
     cores = (card.get("machine") or {}).get("cores_used")
-    picture = f"[grid]({grid_path.relative_to(ROOT).as_posix()})" if grid_path else ""
+    picture = f"[grid]({Path(os.path.relpath(grid_path, ROOT)).as_posix()})" if grid_path else ""
     cells = [
         f"`{name}`", f"{t['generator_steps']:,}", f"{t['wall_seconds']:.0f}",
         f"{t['train_images_per_second']:,.0f}", str(cores), f"{s['frechet_distance']:.1f}", f"{s['kid']:.2f}",
@@ -69,7 +69,7 @@ def table(evaluate_n: int | None, grids: Path | None) -> str:
         " | classes | conditioning | samples |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    floor = None
+    floor, gallery = None, []
     for name, path in shipped.items():
         preset = presets.locate(path)
         report = preset.card["eval"]
@@ -87,6 +87,7 @@ def table(evaluate_n: int | None, grids: Path | None) -> str:
         grid_path = None
         if grids:
             grid_path = images.save_png(grids / f"{name}.png", grid(model), scale=1)
+            gallery.append((name, Path(os.path.relpath(grid_path, ROOT)).as_posix()))
         lines.append(row(name, preset.card, report, grid_path))
         floor = report["real_floor"]
     f = floor
@@ -94,7 +95,14 @@ def table(evaluate_n: int | None, grids: Path | None) -> str:
         f"| real-data floor | | | | | {f['frechet_distance']:.1f} | {f['kid']:.2f} | "
         f"{f['precision']:.2f} / {f['recall']:.2f} | {f['classes_covered']} | | |"
     )
-    return "\n".join(lines)
+    return "\n".join(lines) + "".join(_gallery(gallery[i : i + 3]) for i in range(0, len(gallery), 3))
+
+
+def _gallery(pictures: list[tuple[str, str]]) -> str:
+    """One small table of up to three grids, each under its preset's name."""
+    names = " | ".join(f"`{name}`" for name, _ in pictures)
+    shown = " | ".join(f"![{name}]({path})" for name, path in pictures)
+    return f"\n\n| {names} |\n|{' --- |' * len(pictures)}\n| {shown} |"
 
 
 def replace_block(path: Path, text: str) -> None:

@@ -6,8 +6,6 @@ its destination and renamed only after every parity check passed.
 """
 
 import json
-import shutil
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -22,7 +20,7 @@ from export import web as web_page
 from zoo import presets
 from zoo.adversarial import AdversarialModel, feed
 from zoo.errors import ZooError
-from zoo.files import publish
+from zoo.files import staged_folder
 
 PARITY_TOLERANCE = 1e-4  # max |onnxruntime - Keras| and |SavedModel - Keras| accepted
 OPSET = 17
@@ -220,12 +218,7 @@ def export_model(
     LiteRT file: TFLITE_INT8_TOLERANCE). With `web`,
     the folder also carries the sampling page (`export.web`) in `web/`, listed in the manifest.
     """
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not replace:
-        raise ZooError(f"{out_dir} already exists; remove it or pass --force to replace it")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
-    try:
+    with staged_folder(out_dir, replace) as staging:
         if web:  # first: it fails fast when onnxruntime-web is not installed
             web_page.copy_page(staging)
         networks, parity = {}, {}
@@ -289,22 +282,7 @@ def export_model(
             "files": manifest_lib.file_hashes(staging),
         }
         (staging / manifest_lib.NAME).write_text(json.dumps(manifest, indent=2) + "\n")
-        _commit(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return manifest
-
-
-def _commit(staging: Path, out_dir: Path) -> None:
-    """Moves the finished folder into place; an old one is swapped out, then removed."""
-    old = None
-    if out_dir.exists():
-        old = out_dir.with_name(f".{out_dir.name}.old-{staging.name.rsplit('-', 1)[-1]}")
-        out_dir.rename(old)
-    publish(staging, out_dir)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def export_trained(

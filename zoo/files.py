@@ -4,10 +4,13 @@ Temp files are private (0600); `publish` gives what it renames into place the
 permissions a plainly created file would have.
 """
 
+import contextlib
 import hashlib
 import json
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +33,30 @@ def publish(tmp: str | os.PathLike, path: str | os.PathLike) -> Path:
         os.chmod(tmp, 0o666 & ~umask)
     os.replace(tmp, path)
     return Path(path)
+
+
+@contextlib.contextmanager
+def staged_folder(out_dir: str | os.PathLike, replace: bool = False) -> Iterator[Path]:
+    """A temporary folder beside `out_dir` to assemble it in; moved into place when the
+    block ends (an old `out_dir`, with `replace`, is swapped out, then removed), removed
+    when it raises. Refuses an existing `out_dir` without `replace` before anything is written."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not replace:
+        raise ZooError(f"{out_dir} already exists; remove it or pass --force to replace it")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
+    try:
+        yield staging
+        old = None
+        if out_dir.exists():
+            old = out_dir.with_name(f".{out_dir.name}.old-{staging.name.rsplit('-', 1)[-1]}")
+            out_dir.rename(old)
+        publish(staging, out_dir)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
 
 def write_json(path: str | os.PathLike, obj) -> Path:

@@ -23,12 +23,11 @@ command that reads a trained GAN goes through it.
 import dataclasses
 import importlib.resources
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from zoo.errors import ZooError, first_line
-from zoo.files import file_hashes, publish, read_json_object, sha256, write_json
+from zoo.files import file_hashes, read_json_object, sha256, staged_folder, write_json
 
 CARD = "preset.json"
 FORMAT = "gan-zoo-preset/1"
@@ -215,11 +214,7 @@ def save_preset(
     import keras
 
     out_dir = Path(out_dir)
-    if out_dir.exists() and not replace:
-        raise ZooError(f"{out_dir} already exists; pass --force to replace it")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
-    try:
+    with staged_folder(out_dir, replace) as staging:
         write_json(staging / "config.json", config)
         # As keras-hub writes a preset's config: the model alone, no build or compile config.
         serialized = keras.saving.serialize_keras_object(model)
@@ -238,12 +233,6 @@ def save_preset(
         if measure is not None:
             card.update(measure(_preset(staging)))
             write_json(staging / CARD, card)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        publish(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return _preset(out_dir)
 
 
