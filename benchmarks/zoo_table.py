@@ -5,7 +5,8 @@ what `ganzoo eval` measured on it (Frechet distance, KID, precision/recall, clas
 covered, label accuracy or code consistency), beside the real-data floor. The figures are
 the ones on each preset's card; `--evaluate N` measures them again on N samples instead.
 Every preset also gets a grid in docs/zoo/: one column per class or categorical code
-value where the variant has them (each row shares z across an InfoGAN code sweep).
+value where the variant has them, as many rows as columns (each row of an InfoGAN code sweep
+shares z).
 
     .venv/bin/python benchmarks/zoo_table.py [--evaluate N] [--readme README.md] [--grids docs/zoo]
 
@@ -24,17 +25,14 @@ from zoo import images, presets
 
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = "<!-- zoo-table -->", "<!-- /zoo-table -->"
-GRID_ROWS = 8
-
-
 def grid(model) -> "images.np.ndarray":
-    """8 rows; a column per class or code value (so every column is one), else 8 columns."""
+    """A square grid: a column per class or code value (as many rows, each row sharing z
+    across an InfoGAN code sweep), else 8 x 8."""
     if getattr(model, "categorical_code", 0):
-        sweep = model.code_sweep(GRID_ROWS, seed=0)
-        return images.grid(model.generate(GRID_ROWS * model.categorical_code, inputs=sweep),
-                           cols=model.categorical_code)  # fmt: skip
+        k = model.categorical_code
+        return images.grid(model.generate(k * k, inputs=model.code_sweep(k, seed=0)), cols=k)
     cols = model.grid_columns or 8
-    return images.grid(model.generate(GRID_ROWS * cols, seed=0), cols=cols)
+    return images.grid(model.generate(cols * cols, seed=0), cols=cols)
 
 
 def conditioning(report: dict) -> str:

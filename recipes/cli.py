@@ -274,8 +274,10 @@ def _export(args) -> int:
     from export.artifacts import export_trained
 
     manifest = export_trained(trained, out, replace=args.force, web=args.web)
-    worst = max(v for p in manifest["parity"].values() if isinstance(p, dict) for v in p.values())
-    print(f"exported to {out} (onnxruntime and SavedModel within {worst:.2g} of Keras)")
+    parity = manifest["parity"]
+    worst = max(v / parity["output_scale"][n] for n in parity["output_scale"] for v in parity[n].values())
+    print(f"exported to {out} (onnxruntime, SavedModel and LiteRT within {worst:.2g} of Keras, relative "
+          "to outputs over 1)")
     if args.web:
         print(f"sampling page: python -m http.server -d {out}, then open /web/ in a browser")
     return 0

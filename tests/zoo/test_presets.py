@@ -1,7 +1,9 @@
 """Presets and runs load through one mechanism; presets store float16 weights and refuse damage."""
 
+import ast
 import json
 import shutil
+from pathlib import Path
 
 import h5py
 import keras
@@ -127,3 +129,15 @@ def test_weights_of_another_architecture_are_refused(trained):
     _, out = trained
     other = zoo.build("dcgan", image_shape=helpers.SHAPE, latent_dim=8, g_width=16, d_width=16)
     one_line("cannot load", lambda: presets.locate(out).load_weights_into(other))
+
+
+def test_loading_lives_below_recipes_and_export():
+    """zoo.presets loads runs and presets for both; neither zoo nor export reaches back up."""
+    root = Path(__file__).resolve().parents[2]
+    for package in ("zoo", "export"):
+        for path in (root / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+                if isinstance(node, ast.ImportFrom):
+                    names = [node.module or ""]
+                assert not any(n == "recipes" or n.startswith("recipes.") for n in names), path
