@@ -13,6 +13,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
+import recipes
 from export import artifacts, manifest
 from export import web as web_page
 from recipes import cli
@@ -100,6 +101,8 @@ def browsed(request, tmp_path_factory):
     _require_page_tools()
     run = tmp_path_factory.mktemp(request.param)
     helpers.fit_briefly(helpers.tiny(request.param)).save(run / "final.keras")
+    recipe = recipes.get(f"{request.param}-fashion-mnist")  # a run directory holds its recipe too
+    (run / "config.json").write_text(json.dumps(recipe.to_dict()))
     assert cli.main(["export", str(run), "--web"]) == 0
     out = run / "export"
     written = manifest.read(out)
