@@ -95,15 +95,15 @@ class Trained:
                            f"{self._advice}") from e  # fmt: skip
         if not isinstance(model, AdversarialModel):
             raise ZooError(f"{self.path / 'model.json'} builds a {type(model).__name__}, not a GAN")
-        self.load_weights_into(model)
+        self.load_weights_into(model, verified=True)
         return model
 
-    def load_weights_into(self, model) -> None:
+    def load_weights_into(self, model, verified: bool = False) -> None:
         """Gives `model` this GAN's trained G (what it samples with) and D.
 
         `model` must have the same networks (e.g. the same recipe, to fine-tune); its
         optimizers and other state are left as they are. G's EMA, where `model` keeps
-        one, starts from the same weights.
+        one, starts from the same weights. `verified`: the preset's files were just checked.
         """
         if self.kind == "run":
             trained = self.model()
@@ -114,7 +114,8 @@ class Trained:
                 except ValueError as e:
                     raise ZooError(f"{self.path}'s {name} does not fit this model: {first_line(e)}") from e
         else:
-            self.verify()
+            if not verified:
+                self.verify()
             for name, network in (("generator", model.generator), ("discriminator", model.discriminator)):
                 path = self.path / WEIGHTS[name]
                 try:
