@@ -5,7 +5,9 @@ the real tfds builder reads those files as a manual download and verifies them
 against the checksums tfds registers for the original files.
 """
 
+import contextlib
 import dataclasses
+import fcntl
 import os
 import struct
 import tempfile
@@ -71,16 +73,32 @@ def prepare(name: str, data_dir_: str | None = None):
     builder = tfds.builder(name, data_dir=root)
     if builder.is_prepared():
         return builder
-    if name == "fashion_mnist" and (DEBIAN_FASHION_MNIST / "train-images-idx3-ubyte.gz").exists():
-        Path(root).mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=root, prefix=".manual-") as manual_dir:
-            _restore_debian_fashion_mnist(Path(manual_dir))
-            _download_and_prepare(builder, name, manual_dir)
+    with _preparation_lock(root, name):  # another process may be preparing it right now
+        builder = tfds.builder(name, data_dir=root)
+        if builder.is_prepared():
+            return builder
+        if name == "fashion_mnist" and (DEBIAN_FASHION_MNIST / "train-images-idx3-ubyte.gz").exists():
+            with tempfile.TemporaryDirectory(dir=root, prefix=".manual-") as manual_dir:
+                _restore_debian_fashion_mnist(Path(manual_dir))
+                _download_and_prepare(builder, name, manual_dir)
+            return builder
+        if os.environ.get(OFFLINE_ENV) == "1":
+            raise ZooError(_missing_message(name, root))
+        _download_and_prepare(builder, name, None)
         return builder
-    if os.environ.get(OFFLINE_ENV) == "1":
-        raise ZooError(_missing_message(name, root))
-    _download_and_prepare(builder, name, None)
-    return builder
+
+
+@contextlib.contextmanager
+def _preparation_lock(root: str, name: str):
+    """Holds an exclusive lock on `root/.<name>.lock`: two runs started together on a fresh
+    machine would otherwise prepare the same dataset into the same folder and collide."""
+    Path(root).mkdir(parents=True, exist_ok=True)
+    with open(Path(root) / f".{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _download_and_prepare(builder, name: str, manual_dir: str | None) -> None:

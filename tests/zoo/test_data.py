@@ -1,4 +1,6 @@
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -67,3 +69,23 @@ def test_an_empty_data_dir_setting_means_the_default(monkeypatch):
     assert data.data_dir() == str(Path.home() / "tensorflow_datasets")
     monkeypatch.setenv("TFDS_DATA_DIR", "/somewhere")
     assert data.data_dir() == "/somewhere"
+
+
+def test_concurrent_preparations_of_one_dataset_take_turns(tmp_path, monkeypatch):
+    """Two runs started together on a fresh machine must not prepare into one folder at once."""
+    inside, most_inside = [], []
+
+    def slow_prepare(builder, name, manual_dir):
+        inside.append(name)
+        most_inside.append(len(inside))
+        time.sleep(0.5)
+        inside.pop()
+
+    monkeypatch.setattr(data, "_restore_debian_fashion_mnist", lambda path: None)
+    monkeypatch.setattr(data, "_download_and_prepare", slow_prepare)
+    threads = [threading.Thread(target=data.prepare, args=("mnist", str(tmp_path))) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert most_inside == [1, 1]
