@@ -81,12 +81,17 @@ def dcgan_discriminator(
     spectral_norm: bool = False,
     minibatch_discrimination: int = 0,
     heads: dict[str, int] | None = None,
+    same_size_convs: bool = False,
     name: str = "discriminator",
 ) -> keras.Model:
     """image (+ label) -> n strided convs (width, 2*width, ...) -> flatten -> logit (+ heads).
 
     `norm="layer"` or `"none"` suits penalties taken per example (WGAN-GP), which batch
-    norm would couple across the batch.
+    norm would couple across the batch. Layer norm normalizes each example over all of a
+    layer's units (height, width and channels, as Ba et al. define it for conv layers),
+    with a scale and offset per channel. `same_size_convs` adds a 3x3 stride-1 conv before
+    each strided one and after the last: the "standard CNN" of the SN-GAN paper, deeper
+    than DCGAN's D, for Ds that have no batch norm to lean on.
     """
     height, _, _ = _square(image_shape)
     if norm not in NORMS:
@@ -94,16 +99,21 @@ def dcgan_discriminator(
     steps, _ = _upsamplings(height)
 
     inputs, x = discriminator_inputs(image_shape, num_classes)
-    filters = width
+    convs = []  # (filters, kernel size, stride)
     for i in range(steps):
-        conv = keras.layers.Conv2D(filters, kernel_size, 2, padding="same", use_bias=i == 0 or norm == "none")
+        if same_size_convs:
+            convs.append((width * 2**i, 3, 1))
+        convs.append((width * 2**i, kernel_size, 2))
+    if same_size_convs:
+        convs.append((width * 2**steps, 3, 1))
+    for i, (filters, size, stride) in enumerate(convs):
+        conv = keras.layers.Conv2D(filters, size, stride, padding="same", use_bias=i == 0 or norm == "none")
         x = maybe_spectral(conv, spectral_norm)(x)
         if i > 0 and norm == "batch":  # no batch norm on D's input layer
             x = keras.layers.BatchNormalization(momentum=0.9, synchronized=True)(x)
         elif i > 0 and norm == "layer":
-            x = keras.layers.LayerNormalization()(x)
+            x = keras.layers.GroupNormalization(groups=1)(x)  # one group: layer norm
         x = keras.layers.LeakyReLU(0.2)(x)
-        filters *= 2
     outputs = discriminator_head(keras.layers.Flatten()(x), minibatch_discrimination, heads, spectral_norm)
     return keras.Model(
         inputs[0] if len(inputs) == 1 else inputs,
