@@ -118,6 +118,7 @@ def train(
 
         tf.config.experimental.enable_op_determinism()
 
+    origin = provenance()  # the code as training starts, not as it ends
     spec = data.spec(recipe.dataset)
     distribution = scale.make_strategy(strategy)
     device = scale.device_type(distribution)
@@ -127,7 +128,7 @@ def train(
         summary = _train(recipe, run_dir, spec, distribution, policy, jit, time_budget, verbose, init_from)
         summary["deterministic"] = deterministic
         summary["from_preset"] = None if init_from is None else str(init_from.path)
-        summary.update(provenance())
+        summary.update(origin)
         write_json(run_dir / "summary.json", summary)
         if export:
             from export.artifacts import export_trained

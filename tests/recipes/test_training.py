@@ -2,11 +2,17 @@ import dataclasses
 import json
 
 import recipes
+from recipes import training
 from zoo.presets import locate
 
 
 def test_time_budget_stops_after_the_crossing_step(tmp_path, fashion_mnist_dir, monkeypatch):
     monkeypatch.setenv("TFDS_DATA_DIR", str(fashion_mnist_dir))
+    # The run records the code it started from: files edited while it trains must not count.
+    started = []
+    real_train = training._train
+    monkeypatch.setattr(training, "_train", lambda *args: started.append(1) or real_train(*args))
+    monkeypatch.setattr(training, "provenance", lambda: {"commit": "after" if started else "before"})
     recipe = dataclasses.replace(
         recipes.get("gan-mlp-fashion-mnist"), g_width=8, d_width=8, batch_size=16, epochs=5,
         steps_per_epoch=50,
@@ -15,6 +21,7 @@ def test_time_budget_stops_after_the_crossing_step(tmp_path, fashion_mnist_dir, 
     assert summary["stopped_by"] == "time_budget"
     assert summary["generator_steps"] == 1  # the first step already crosses the budget
     assert json.loads((tmp_path / "summary.json").read_text()) == summary
+    assert summary["commit"] == "before"
     assert (tmp_path / "samples" / "epoch_0001.png").exists()
     assert (tmp_path / "samples.png").exists()
     model = locate(tmp_path).model()
