@@ -81,7 +81,6 @@ def dcgan_discriminator(
     spectral_norm: bool = False,
     minibatch_discrimination: int = 0,
     heads: dict[str, int] | None = None,
-    same_size_convs: bool = False,
     name: str = "discriminator",
 ) -> keras.Model:
     """image (+ label) -> n strided convs (width, 2*width, ...) -> flatten -> logit (+ heads).
@@ -89,9 +88,7 @@ def dcgan_discriminator(
     `norm="layer"` or `"none"` suits penalties taken per example (WGAN-GP), which batch
     norm would couple across the batch. Layer norm normalizes each example over all of a
     layer's units (height, width and channels, as Ba et al. define it for conv layers),
-    with a scale and offset per channel. `same_size_convs` adds a 3x3 stride-1 conv before
-    each strided one and after the last: the "standard CNN" of the SN-GAN paper, deeper
-    than DCGAN's D, for Ds that have no batch norm to lean on.
+    with a scale and offset per channel.
     """
     height, _, _ = _square(image_shape)
     if norm not in NORMS:
@@ -99,15 +96,9 @@ def dcgan_discriminator(
     steps, _ = _upsamplings(height)
 
     inputs, x = discriminator_inputs(image_shape, num_classes)
-    convs = []  # (filters, kernel size, stride)
     for i in range(steps):
-        if same_size_convs:
-            convs.append((width * 2**i, 3, 1))
-        convs.append((width * 2**i, kernel_size, 2))
-    if same_size_convs:
-        convs.append((width * 2**steps, 3, 1))
-    for i, (filters, size, stride) in enumerate(convs):
-        conv = keras.layers.Conv2D(filters, size, stride, padding="same", use_bias=i == 0 or norm == "none")
+        filters = width * 2**i
+        conv = keras.layers.Conv2D(filters, kernel_size, 2, padding="same", use_bias=i == 0 or norm == "none")
         x = maybe_spectral(conv, spectral_norm)(x)
         if i > 0 and norm == "batch":  # no batch norm on D's input layer
             x = keras.layers.BatchNormalization(momentum=0.9, synchronized=True)(x)

@@ -12,7 +12,7 @@ class DCGAN(AdversarialModel):
     Networks from `zoo.networks.dcgan` for square images of side 28, 32 or 64 (any side
     that halves down to 4..7). The paper trains with Adam(2e-4, beta_1=0.5). Variants
     that keep these networks but change the game subclass it and set `d_norm`,
-    `spectral_norm`, `d_same_size_convs`, `defaults` (e.g. their loss) or `conditioning`.
+    `spectral_norm`, `defaults` (e.g. their loss) or `conditioning`.
 
     Example:
     >>> gan = zoo.build("dcgan", image_shape=(64, 64, 3), latent_dim=100)
@@ -20,7 +20,6 @@ class DCGAN(AdversarialModel):
 
     d_norm = "batch"  # normalization in D: "batch", "layer" or "none"
     spectral_norm = False  # spectral normalization of D's layers
-    d_same_size_convs = False  # the deeper "standard CNN" D (see dcgan_discriminator)
     defaults: dict = {}  # model arguments this variant changes (e.g. its loss)
     conditional = False  # whether it needs the dataset's class labels (num_classes)
 
@@ -48,7 +47,6 @@ class DCGAN(AdversarialModel):
                 width=d_width,
                 norm=cls.d_norm,
                 spectral_norm=cls.spectral_norm,
-                same_size_convs=cls.d_same_size_convs,
                 minibatch_discrimination=minibatch_discrimination,
                 **d_options,
             ),

@@ -10,15 +10,12 @@ class SNGAN(DCGAN):
 
     Every layer of D is wrapped in spectral normalization (one power iteration per
     training call), which bounds D's Lipschitz constant with no batch norm; trained
-    with the hinge loss as in the paper's CNN experiments. D is the paper's "standard
-    CNN": a 3x3 stride-1 conv before each strided conv and after the last, since the
-    bounded layers of DCGAN's two-conv D leave it too weak a judge. `d_real` and
-    `d_fake` report D's raw output.
+    with the hinge loss as in the paper's CNN experiments. `d_real` and `d_fake`
+    report D's raw output.
     """
 
     d_norm = "none"
     spectral_norm = True
-    d_same_size_convs = True
     defaults = {"loss": "hinge"}
 
     def score(self, logits):
