@@ -1,5 +1,6 @@
 """What makes each variant itself, checked against hand-computed values on tiny inputs."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -49,7 +50,14 @@ def test_wgan_gp_uses_the_penalty_with_uniform_weights_and_no_batch_norm(monkeyp
     model = helpers.tiny("wgan-gp")
     assert model.gradient_penalty == 10.0 and model.d_steps == 5
     kinds = {type(layer).__name__ for layer in model.discriminator.layers}
-    assert "BatchNormalization" not in kinds and "LayerNormalization" in kinds
+    assert "BatchNormalization" not in kinds
+    # Layer norm as defined for conv layers: each example over all its units (H, W, C).
+    (norm,) = [layer for layer in model.discriminator.layers if type(layer).__name__ == "GroupNormalization"]
+    x = np.random.default_rng(0).normal(3.0, 2.0, (2, 7, 7, 16)).astype(np.float32) * [[[[1.0]]], [[[5.0]]]]
+    y = keras.ops.convert_to_numpy(norm(x))
+    np.testing.assert_allclose(y.reshape(2, -1).mean(axis=1), 0.0, atol=1e-4)
+    np.testing.assert_allclose(y.reshape(2, -1).std(axis=1), 1.0, atol=1e-3)
+    assert np.abs(y[0].mean(axis=(0, 1))).max() > 0.05  # not normalized per position or channel
     # The interpolation weight is drawn uniformly in [0, 1] per example: record what the
     # step draws through the model's own penalty hook.
     drawn = []
