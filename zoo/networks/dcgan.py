@@ -96,8 +96,8 @@ def dcgan_discriminator(
     steps, _ = _upsamplings(height)
 
     inputs, x = discriminator_inputs(image_shape, num_classes)
+    filters = width
     for i in range(steps):
-        filters = width * 2**i
         conv = keras.layers.Conv2D(filters, kernel_size, 2, padding="same", use_bias=i == 0 or norm == "none")
         x = maybe_spectral(conv, spectral_norm)(x)
         if i > 0 and norm == "batch":  # no batch norm on D's input layer
@@ -105,6 +105,7 @@ def dcgan_discriminator(
         elif i > 0 and norm == "layer":
             x = keras.layers.GroupNormalization(groups=1)(x)  # one group: layer norm
         x = keras.layers.LeakyReLU(0.2)(x)
+        filters *= 2
     outputs = discriminator_head(keras.layers.Flatten()(x), minibatch_discrimination, heads, spectral_norm)
     return keras.Model(
         inputs[0] if len(inputs) == 1 else inputs,
