@@ -81,7 +81,7 @@ def test_concurrent_preparations_of_one_dataset_take_turns(tmp_path, monkeypatch
         time.sleep(0.5)
         inside.pop()
 
-    monkeypatch.setattr(data, "_restore_debian_fashion_mnist", lambda path: None)
+    monkeypatch.delenv(data.OFFLINE_ENV, raising=False)  # reach the (stubbed) preparation
     monkeypatch.setattr(data, "_download_and_prepare", slow_prepare)
     threads = [threading.Thread(target=data.prepare, args=("mnist", str(tmp_path))) for _ in range(2)]
     for thread in threads:
