@@ -75,7 +75,8 @@ def _parser() -> argparse.ArgumentParser:
         "--strategy",
         choices=STRATEGIES,
         default="auto",
-        help="tf.distribute strategy (auto: mirrored when several GPUs are visible)",
+        help="tf.distribute strategy (auto: mirrored when several GPUs are visible; multi-worker: "
+        "the cluster in TF_CONFIG, every worker running the same command, the chief writing the run)",
     )
     train.add_argument(
         "--mixed-precision",
@@ -213,8 +214,11 @@ def _train(args) -> int:
         reason = summary["stopped_by"]
         if reason == "health":
             reason += f" at step {summary['health_step']}: {summary['health_message']}"
+        where = f"into {run_dir}"
+        if not summary["chief"]:
+            where = f"as {summary['worker']} (the chief writes {run_dir})"
         print(
-            f"trained {recipe.name} into {run_dir}: {summary['generator_steps']} generator steps, "
+            f"trained {recipe.name} {where}: {summary['generator_steps']} generator steps, "
             f"{summary['train_images_per_second']} images/s, stopped by {reason}"
         )
     return 0

@@ -4,13 +4,14 @@ Only TensorFlow's own machinery: the strategy's scope holds the variables, Keras
 distributes the dataset and reduces the step's results across replicas.
 """
 
+import json
 import os
 from pathlib import Path
 
 import keras
 import tensorflow as tf
 
-from zoo.errors import ZooError
+from zoo.errors import ZooError, first_line
 
 STRATEGIES = ("auto", "one-device", "mirrored", "multi-worker", "tpu")
 
@@ -18,8 +19,8 @@ STRATEGIES = ("auto", "one-device", "mirrored", "multi-worker", "tpu")
 def make_strategy(name: str = "auto") -> tf.distribute.Strategy:
     """auto: mirrored over the GPUs when there are several, else one device.
 
-    multi-worker reads the cluster from TF_CONFIG, as TensorFlow documents, but is refused
-    for now (see below); tpu finds the TPU through TPUClusterResolver.
+    multi-worker reads the cluster from TF_CONFIG, as TensorFlow documents (create it
+    before TensorFlow runs anything); tpu finds the TPU through TPUClusterResolver.
     """
     if name not in STRATEGIES:
         raise ZooError(f"unknown strategy {name!r}; choose from {', '.join(STRATEGIES)}")
@@ -31,15 +32,7 @@ def make_strategy(name: str = "auto") -> tf.distribute.Strategy:
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
     if name == "multi-worker":
-        if "TF_CONFIG" not in os.environ:
-            raise ZooError("--strategy multi-worker needs TF_CONFIG describing the cluster (see the README)")
-        # Measured on this stack (Keras 3.15, TensorFlow 2.21): Keras' fit fails under
-        # MultiWorkerMirroredStrategy, for a plain Sequential model too, as
-        # benchmarks/multi_worker.py shows. Refuse clearly instead of failing deep inside fit.
-        raise ZooError(
-            f"multi-worker training does not run with Keras {keras.__version__}: its fit() fails under "
-            "MultiWorkerMirroredStrategy (benchmarks/multi_worker.py shows it); use mirrored on one machine"
-        )
+        return _multi_worker()
     try:
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
         tf.config.experimental_connect_to_cluster(resolver)
@@ -47,6 +40,27 @@ def make_strategy(name: str = "auto") -> tf.distribute.Strategy:
     except (ValueError, tf.errors.OpError) as e:
         raise ZooError(f"no TPU found: {e}") from e
     return tf.distribute.TPUStrategy(resolver)
+
+
+def _multi_worker() -> tf.distribute.Strategy:
+    """MultiWorkerMirroredStrategy over the cluster TF_CONFIG names, checked first."""
+    text = os.environ.get("TF_CONFIG")
+    if not text:
+        raise ZooError("--strategy multi-worker needs TF_CONFIG describing the cluster (see the README)")
+    try:
+        config = json.loads(text)
+        cluster, task = config["cluster"], config["task"]
+        tasks = cluster[task["type"]]
+        address = tasks[int(task["index"])]
+    except (ValueError, KeyError, TypeError, IndexError) as e:
+        raise ZooError(
+            f"TF_CONFIG is not a cluster and a task in it ({type(e).__name__}: {e}); "
+            'expected {"cluster": {"worker": ["host:port", ...]}, "task": {"type": "worker", "index": 0}}'
+        ) from e
+    try:
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    except RuntimeError as e:  # TensorFlow ran something before the strategy existed
+        raise ZooError(f"cannot start the multi-worker strategy at {address}: {first_line(e)}") from e
 
 
 def device_type(strategy: tf.distribute.Strategy) -> str:

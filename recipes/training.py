@@ -21,7 +21,7 @@ import numpy as np
 import zoo
 import zoo.variants  # registers the variants for load_model
 from recipes import ClassifierRecipe, Recipe, scale
-from zoo import callbacks, data, images, presets, registry
+from zoo import callbacks, data, images, multi_worker, presets, registry
 from zoo.errors import ZooError
 from zoo.files import read_json_object, save_keras, write_json
 from zoo.metrics.evaluate import Evaluator
@@ -109,9 +109,16 @@ def train(
     weights, to fine-tune it; the optimizers start fresh.
     """
     run_dir = Path(run_dir)
+    # First: a multi-worker strategy must exist before TensorFlow runs anything.
+    distribution = scale.make_strategy(strategy)
+    chief = multi_worker.is_chief(distribution)
+    device = scale.device_type(distribution)
+    policy = scale.mixed_precision_policy(device) if mixed_precision else "float32"
+    jit = recipe.jit_compile if recipe.jit_compile is not None else scale.default_jit(device)
+    _check_distribution(recipe, distribution, device, jit)
     if init_from is not None:  # before anything is written
         _check_fine_tune(recipe, init_from)
-    _write_or_check_config(recipe, run_dir)
+    _write_or_check_config(recipe, run_dir, write=chief)
     keras.utils.set_random_seed(recipe.seed)
     if deterministic:
         import tensorflow as tf
@@ -120,25 +127,43 @@ def train(
 
     origin = provenance()  # the code as training starts, not as it ends
     spec = data.spec(recipe.dataset)
-    distribution = scale.make_strategy(strategy)
-    device = scale.device_type(distribution)
-    policy = scale.mixed_precision_policy(device) if mixed_precision else "float32"
-    jit = recipe.jit_compile if recipe.jit_compile is not None else scale.default_jit(device)
-    with scale.Precision(policy):
-        summary = _train(recipe, run_dir, spec, distribution, policy, jit, time_budget, verbose, init_from)
-        summary["deterministic"] = deterministic
-        summary["from_preset"] = None if init_from is None else str(init_from.path)
-        summary.update(origin)
+    out = multi_worker.scratch_dir(distribution, run_dir)  # run_dir, except on the other workers
+    try:
+        with scale.Precision(policy):
+            summary = _train(recipe, run_dir, out, spec, distribution, policy, jit, time_budget, verbose,
+                             init_from)  # fmt: skip
+    finally:
+        multi_worker.discard(distribution, out, run_dir)
+    summary["deterministic"] = deterministic
+    summary["from_preset"] = None if init_from is None else str(init_from.path)
+    summary.update(origin)
+    if chief:
         write_json(run_dir / "summary.json", summary)
         if export:
             from export.artifacts import export_trained
 
-            export_trained(run_dir, replace=True)
+            with scale.Precision(policy):
+                export_trained(run_dir, replace=True)
     return summary
 
 
-def _train(recipe, run_dir, spec, distribution, policy, jit, time_budget, verbose, init_from) -> dict:
-    """The body of `train`, under the chosen precision policy."""
+def _check_distribution(recipe: Recipe, distribution, device: str, jit: bool) -> None:
+    """Refuses what cannot run on `distribution`, before anything is written."""
+    replicas = distribution.num_replicas_in_sync
+    if recipe.batch_size % replicas:
+        raise ZooError(
+            f"batch_size {recipe.batch_size} does not split over {replicas} replicas; "
+            f"use a multiple of {replicas}"
+        )
+    if jit and device == "cpu" and multi_worker.in_use(distribution):
+        # TensorFlow: "Collectives are not yet implemented for CPU devices when compiling with XLA".
+        raise ZooError("XLA cannot compile the cross-worker collectives on CPU; train without --jit")
+
+
+def _train(recipe, run_dir, out, spec, distribution, policy, jit, time_budget, verbose, init_from) -> dict:
+    """The body of `train`, under the chosen precision policy; writes into `out`, which is
+    `run_dir` except on workers other than the chief (a scratch directory they discard)."""
+    chief = out == run_dir
     with distribution.scope():
         model = build_model(recipe, spec, jit_compile=jit, loss_scale=policy == "mixed_float16")
         if init_from is not None:  # a resumed run's backup, restored when fit starts, wins
@@ -156,23 +181,23 @@ def _train(recipe, run_dir, spec, distribution, policy, jit, time_budget, verbos
     throughput = callbacks.Throughput(images_per_step)
     extractor = _extractor(recipe.dataset)
     health = callbacks.HealthMonitor(
-        run_dir / "logs",
+        out / "logs",
         extractor=extractor,
         min_classes=spec.num_classes // 2 if extractor is not None and spec.num_classes else None,
     )
     fit_callbacks = [
         # The monitor comes first: on NaN it restores good weights before anything saves them.
         health,
-        callbacks.BackupAndRestore(run_dir / "backup"),
-        _ResumingTensorBoard(str(run_dir / "logs"), update_freq=1, write_graph=False),
-        callbacks.ImageGrid(run_dir / "logs", run_dir / "samples", every=recipe.grid_every),
+        backup := callbacks.BackupAndRestore(run_dir / "backup", write_dir=out / "backup"),
+        _ResumingTensorBoard(str(out / "logs"), update_freq=1, write_graph=False),
+        callbacks.ImageGrid(out / "logs", out / "samples", every=recipe.grid_every),
         throughput,
         *([budget] if budget else []),
     ]
     if recipe.eval_every and extractor is not None:
         evaluator = Evaluator(recipe.dataset, extractor, prior=extractor.info.get("class_prior"))
         fit_callbacks.append(
-            callbacks.QualityEval(evaluator, run_dir / "logs", recipe.eval_every, recipe.eval_samples)
+            callbacks.QualityEval(evaluator, out / "logs", recipe.eval_every, recipe.eval_samples)
         )
     start = time.monotonic()
     model.fit(
@@ -184,9 +209,9 @@ def _train(recipe, run_dir, spec, distribution, policy, jit, time_budget, verbos
     )
     wall = time.monotonic() - start
 
-    save_keras(model, run_dir / "final.keras")
+    save_keras(model, out / "final.keras")
     grid = images.grid(model.generate(64, seed=recipe.seed), cols=model.grid_columns)
-    images.save_png(run_dir / "samples.png", grid, 2)
+    images.save_png(out / "samples.png", grid, 2)
     summary = {
         "recipe": recipe.name,
         "generator_steps": int(model.g_optimizer.iterations.numpy()),
@@ -199,12 +224,16 @@ def _train(recipe, run_dir, spec, distribution, policy, jit, time_budget, verbos
             "health" if health.stopped else "time_budget" if budget and budget.stopped_at_step else "epochs"
         ),
         "replicas": distribution.num_replicas_in_sync,
+        "workers": multi_worker.worker_count(distribution),
+        "worker": multi_worker.worker_name(distribution) or None,
+        "chief": chief,  # the worker that wrote the run directory
         "precision": policy,
         "jit_compile": bool(jit),
+        "resumed_from": backup.resumed,
     }
     if health.stopped:
         summary["health_step"], summary["health_message"] = health.stopped
-    if recipe.judge != "none":
+    if recipe.judge != "none" and chief:  # the judge is the run's, not a step of training
         summary["judge"] = fit_judge(model, recipe.dataset, run_dir, source=recipe.judge).info
     return summary
 
@@ -287,7 +316,8 @@ def fit_judge(
     return judge
 
 
-def _write_or_check_config(recipe: Recipe, run_dir: Path) -> None:
+def _write_or_check_config(recipe: Recipe, run_dir: Path, write: bool = True) -> None:
+    """Refuses a run directory of another recipe; writes the recipe there when `write`."""
     path = run_dir / "config.json"
     config = recipe.to_dict()
     if path.exists():
@@ -302,8 +332,9 @@ def _write_or_check_config(recipe: Recipe, run_dir: Path) -> None:
                 f"{run_dir} holds a run of another recipe (differs in {', '.join(changed)}); "
                 "choose another --run-dir"
             )
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_json(path, config)
+    if write:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_json(path, config)
 
 
 def read_config(run_dir: str | os.PathLike) -> dict:

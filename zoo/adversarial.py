@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from zoo import augment, losses, regularizers
+from zoo import augment, losses, multi_worker, regularizers
 from zoo.errors import ZooError, is_integer
 
 
@@ -237,6 +237,28 @@ class AdversarialModel(keras.Model):
         d_optimizer = keras.saving.deserialize_keras_object(config.pop("d_optimizer"))
         g_optimizer = keras.saving.deserialize_keras_object(config.pop("g_optimizer"))
         self.compile(d_optimizer=d_optimizer, g_optimizer=g_optimizer, **config)
+
+    # === Keras' train and test functions ===
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Built at construction. Keras reduces the first batch here, which fails under
+        # multi-worker collectives for (images, labels) (zoo/multi_worker.py).
+        if not multi_worker.in_use(self.distribute_strategy):
+            super()._maybe_symbolic_build(iterator, data_batch)
+
+    def make_train_function(self, force=False):
+        if not multi_worker.in_use(self.distribute_strategy):
+            return super().make_train_function(force)
+        if self.train_function is None or force:  # Keras fails here (zoo/multi_worker.py)
+            self.train_function = multi_worker.make_function(self, self.train_step)
+        return self.train_function
+
+    def make_test_function(self, force=False):
+        if not multi_worker.in_use(self.distribute_strategy):
+            return super().make_test_function(force)
+        if self.test_function is None or force:
+            self.test_function = multi_worker.make_function(self, self.test_step)
+        return self.test_function
 
     # === Hooks a variant may override ===
 

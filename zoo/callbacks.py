@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from zoo import images
+from zoo import images, multi_worker
 from zoo.errors import ZooError, first_line, is_integer
 from zoo.files import publish, write_json
 
@@ -57,7 +57,8 @@ class TimeBudget(keras.callbacks.Callback):
     """Stops training after the first step that ends past `seconds` of wall time.
 
     Keras finishes the epoch's bookkeeping (on_epoch_end, checkpoints, grids), so a
-    stopped run writes everything a finished one writes.
+    stopped run writes everything a finished one writes. On several workers, all stop at
+    the first step that ends past the budget on any of them.
     """
 
     def __init__(self, seconds: float):
@@ -71,7 +72,8 @@ class TimeBudget(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         self._steps += 1
-        if time.monotonic() - self._start >= self.seconds:
+        over = time.monotonic() - self._start >= self.seconds
+        if multi_worker.any_worker(self.model.distribute_strategy, over):
             self.model.stop_training = True
             self.stopped_at_step = self._steps
 
@@ -336,7 +338,7 @@ class QualityEval(keras.callbacks.Callback):
 
 class BackupAndRestore(keras.callbacks.BackupAndRestore):
     """Keras' BackupAndRestore, safe against a kill at any moment: a rerun resumes from the last
-    complete backup, and a backup that cannot be read is a ZooError, not a traceback.
+    complete backup, says so, and a backup that cannot be read is a ZooError, not a traceback.
 
     Keras overwrites `latest.weights.h5` in place, then the metadata: a kill during the save
     leaves a truncated file, or weights one epoch ahead of the epoch the metadata names. Here
@@ -346,13 +348,18 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
 
     Args:
         backup_dir: the directory of the backups; nothing else may write there.
+        write_dir: where this process saves, if not `backup_dir`: on several workers, every
+            worker restores from the chief's `backup_dir` (a file system they share) and
+            the others save to a scratch directory of their own.
     """
 
     METADATA = "training_metadata.json"
 
-    def __init__(self, backup_dir):
+    def __init__(self, backup_dir, write_dir=None):
         super().__init__(str(backup_dir), save_freq="epoch", delete_checkpoint=False)
         self.directory = Path(backup_dir)
+        self.write_dir = Path(write_dir) if write_dir is not None else self.directory
+        self.resumed: dict | None = None  # what the run resumed from, once restored
 
     def on_train_begin(self, logs=None):
         self._load_model()
@@ -376,9 +383,14 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
     def _advice(self) -> str:
         return f"delete {self.directory} to train the run from its start"
 
+    @property
+    def _writes_backups(self) -> bool:
+        return self.write_dir == self.directory
+
     def _load_model(self):
         latest = self.latest()
-        self._remove_all_but(latest[1] if latest else None)
+        if self._writes_backups:
+            self._remove_all_but(latest[1] if latest else None)
         if latest is None:
             return
         epoch, weights = latest
@@ -388,27 +400,33 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
             reason = first_line(e)
             raise ZooError(f"the backup {weights} cannot be restored ({reason}); {self._advice()}") from e
         self.model._initial_epoch = epoch
+        step = int(self.model.g_optimizer.iterations.numpy()) if hasattr(self.model, "g_optimizer") else None
+        self.resumed = {"backup": str(weights), "epoch": epoch, "generator_step": step}
+        at = f", generator step {step}" if step is not None else ""
+        print(f"resumed from {weights}: {epoch} epochs done{at}", flush=True)
 
     def _save_model(self):
-        self.directory.mkdir(parents=True, exist_ok=True)
+        directory = self.write_dir
+        directory.mkdir(parents=True, exist_ok=True)
         name = f"epoch_{self._current_epoch:04d}.weights.h5"
-        tmp = self.directory / f".{name.removesuffix('.weights.h5')}.tmp.weights.h5"
+        tmp = directory / f".{name.removesuffix('.weights.h5')}.tmp.weights.h5"
         try:
             self.model.save_weights(tmp, overwrite=True)
-            publish(tmp, self.directory / name)
+            publish(tmp, directory / name)
         finally:
             tmp.unlink(missing_ok=True)
         write_json(
-            self.directory / self.METADATA,
+            directory / self.METADATA,
             {"epoch": self._current_epoch, "batch": self._last_batch_seen, "weights": name},
         )
-        self._remove_all_but(self.directory / name)
+        self._remove_all_but(directory / name, directory)
 
-    def _remove_all_but(self, keep: Path | None) -> None:
+    def _remove_all_but(self, keep: Path | None, directory: Path | None = None) -> None:
         """Removes the superseded backups and what an interrupted save left behind."""
-        if not self.directory.is_dir():
+        directory = self.directory if directory is None else directory
+        if not directory.is_dir():
             return
-        for path in self.directory.iterdir():
+        for path in directory.iterdir():
             stale = path.name.endswith(".weights.h5") and path != keep
             if (stale or path.name.startswith(".")) and path.is_file():
                 path.unlink()
