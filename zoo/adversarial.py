@@ -20,8 +20,10 @@ class AdversarialModel(keras.Model):
 
     Each `train_step` follows Algorithm 1 of Goodfellow et al. 2014: `d_steps` (their k)
     discriminator updates, each on its own minibatch of real images and fresh noise,
-    then one generator update. The incoming batch is therefore split into `d_steps`
-    equal minibatches; feed batches of `d_steps * m` to train on minibatches of `m`.
+    then one generator update. The incoming batch is therefore dealt into `d_steps`
+    equal minibatches (row i to minibatch i mod d_steps, so that each replica's share of
+    a minibatch is what one device would give it); feed batches of `d_steps * m` to train
+    on minibatches of `m`.
 
     Variants change the game through small hooks rather than by rewriting the step:
     `generator_inputs` / `discriminator_inputs` (what G and D are called with),
@@ -456,8 +458,8 @@ class AdversarialModel(keras.Model):
     def train_step(self, data):
         real, labels = _images_and_labels(data)
         self._check_batch(real)
-        real_chunks = tf.split(real, self.d_steps)
-        label_chunks = tf.split(labels, self.d_steps) if labels is not None else [None] * self.d_steps
+        real_chunks = _deal(real, self.d_steps)
+        label_chunks = _deal(labels, self.d_steps) if labels is not None else [None] * self.d_steps
         for real_chunk, label_chunk in zip(real_chunks, label_chunks, strict=True):
             d = self.discriminator_step(real_chunk, label_chunk)
             self.d_loss_tracker.update_state(d["loss"])
@@ -595,6 +597,16 @@ def _check(ok: bool, message: str, **received) -> None:
     if not ok:
         shown = ", ".join(f"{k}={v!r}" for k, v in received.items())
         raise ValueError(f"{message}. Received: {shown}")
+
+
+def _deal(batch, k: int) -> list:
+    """Rows i, i + k, i + 2k, ... for i < k: the k minibatches of one step.
+
+    A contiguous split would differ across replicas: with the global batch laid out
+    replica after replica, each replica's first chunk is not its share of one device's
+    first chunk. Dealt rows are (global row i goes to minibatch i mod k, on any replica).
+    """
+    return [batch[i::k] for i in range(k)] if k > 1 else [batch]
 
 
 def _images_and_labels(data):
