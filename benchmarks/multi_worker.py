@@ -1,128 +1,151 @@
-"""Two-worker MultiWorkerMirroredStrategy training on localhost, as TensorFlow documents it.
+"""Multi-worker training on localhost: images/s per worker and in total, against one worker.
 
-    .venv/bin/python benchmarks/multi_worker.py [--steps 4]
+    .venv/bin/python benchmarks/multi_worker.py [--workers 2] [--steps 200] [--repeats 3]
 
-Starts two worker processes of this script with TF_CONFIG naming two free localhost
-ports. Each trains, with `fit`, (a) a plain keras.Sequential regression model, the
-control, and (b) the project's DCGAN at test size, both under
-MultiWorkerMirroredStrategy; then prints per worker what happened and, where both
-workers finished, whether they hold the same weights (they must: synchronous training).
+Each round trains the default recipe for `--steps` generator steps twice, side by side
+in time: once as one process on one core (`--strategy one-device`), once as `--workers`
+processes of `ganzoo train --strategy multi-worker` on localhost ports, each on its own
+core, with TF_CONFIG as TensorFlow documents it. Both use the recipe's global batch, so
+each multi-worker replica computes 1/N of it. images/s counts the global batch per step,
+as `ganzoo train` reports it (after the first step); the scaling ratio is N workers'
+images/s over one worker's, the median over rounds.
 
-This is why `ganzoo train --strategy multi-worker` refuses to start on the pinned
-Keras: when this script reports both models training on both workers, lift the
-refusal in recipes/scale.py.
+It also checks, once, whether a plain `keras.Sequential` trains with `fit` under the
+strategy: the zoo works around Keras' failure there (zoo/multi_worker.py); when this
+reports that Keras trains, the workaround can go.
 """
 
 import argparse
 import json
 import os
+import re
 import socket
+import statistics
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+RECIPE = "dcgan-fashion-mnist"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
+def free_ports(n: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
 
 
-def worker(index: int, ports: list[int], steps: int) -> dict:
-    """Runs in a worker process; returns what each model did."""
-    os.environ["TF_CONFIG"] = json.dumps(
-        {
-            "cluster": {"worker": [f"localhost:{p}" for p in ports]},
-            "task": {"type": "worker", "index": index},
-        }
+def train_command(run_dir: Path, steps: int) -> list[str]:
+    return [
+        sys.executable, "-m", "recipes.cli", "train", RECIPE, "--steps-per-epoch", str(steps),
+        "--epochs", "1", "--set", "judge=none", "--set", "grid_every=1000", "--no-export",
+        "--run-dir", str(run_dir),
+    ]  # fmt: skip
+
+
+def images_per_second(output: str) -> float:
+    match = re.search(r"generator steps, ([\d.]+) images/s", output)
+    if not match:
+        raise RuntimeError("no images/s in the output:\n" + output[-2000:])
+    return float(match.group(1))
+
+
+def pinned(core: int) -> list[str]:
+    return ["taskset", "-c", str(core % os.cpu_count())] if _has_taskset() else []
+
+
+def _has_taskset() -> bool:
+    return subprocess.run(["sh", "-c", "command -v taskset"], capture_output=True).returncode == 0
+
+
+def one_round(workers: int, steps: int, scratch: Path, env: dict) -> tuple[float, list[float]]:
+    """(one worker's images/s, each of N workers' images/s)."""
+    single = subprocess.run(
+        [*pinned(0), *train_command(scratch / "one", steps), "--strategy", "one-device"],
+        capture_output=True, text=True, env=env, cwd=ROOT, timeout=1200,
+    )  # fmt: skip
+    if single.returncode:
+        raise RuntimeError(single.stdout[-2000:] + single.stderr[-2000:])
+    ports = free_ports(workers)
+    cluster = {"worker": [f"localhost:{p}" for p in ports]}
+    children = [
+        subprocess.Popen(
+            [*pinned(i), *train_command(scratch / "many", steps), "--strategy", "multi-worker"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
+            env={**env, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})},
+        )  # fmt: skip
+        for i in range(workers)
+    ]
+    outputs = [child.communicate(timeout=1200)[0] for child in children]
+    for child, out in zip(children, outputs, strict=True):
+        if child.returncode:
+            raise RuntimeError(out[-3000:])
+    return images_per_second(single.stdout), [images_per_second(out) for out in outputs]
+
+
+def keras_trains_alone(env: dict) -> str:
+    """Whether a plain keras.Sequential trains with fit on two localhost workers."""
+    ports = free_ports(2)
+    cluster = {"worker": [f"localhost:{p}" for p in ports]}
+    code = (
+        "import keras, numpy as np, tensorflow as tf\n"
+        "s = tf.distribute.MultiWorkerMirroredStrategy()\n"
+        "with s.scope():\n"
+        "    m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)]); m.compile('sgd', 'mse')\n"
+        "x = np.ones((64, 4), np.float32)\n"
+        "try:\n"
+        "    m.fit(tf.data.Dataset.from_tensor_slices((x, x[:, :1])).repeat().batch(8), epochs=1,"
+        " steps_per_epoch=2, verbose=0); print('RESULT trains')\n"
+        "except Exception as e:\n"
+        "    print('RESULT fails:', type(e).__name__, str(e).splitlines()[0][:90])\n"
     )
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    sys.path.insert(0, str(ROOT))
-    import keras
-    import numpy as np
-    import tensorflow as tf
-
-    import zoo
-
-    strategy = tf.distribute.MultiWorkerMirroredStrategy()
-    rng = np.random.default_rng(0)
-
-    def plain():
-        with strategy.scope():
-            model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
-            model.compile("sgd", "mse")
-        x = rng.normal(size=(64, 4)).astype(np.float32)
-        return model, tf.data.Dataset.from_tensor_slices((x, x.sum(1, keepdims=True))).repeat().batch(8)
-
-    def dcgan():
-        with strategy.scope():
-            model = zoo.build("dcgan", image_shape=(28, 28, 1), latent_dim=8, g_width=8, d_width=8, seed=0)
-            model.compile(
-                d_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5),
-                g_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5),
-            )
-        images = rng.uniform(-1, 1, (64, 28, 28, 1)).astype(np.float32)
-        return model, tf.data.Dataset.from_tensor_slices(images).repeat().batch(16)
-
-    results = {}
-    for name, build in (("keras.Sequential", plain), ("gan-zoo dcgan", dcgan)):
-        keras.utils.set_random_seed(0)
-        model, dataset = build()
-        try:
-            model.fit(dataset, epochs=1, steps_per_epoch=steps, verbose=0)
-        except Exception as e:  # report, don't crash: the other model still runs
-            results[name] = {"ok": False, "error": f"{type(e).__name__}: {str(e).splitlines()[0]}"}
-            continue
-        checksum = float(sum(np.abs(w).sum() for w in model.get_weights()))
-        results[name] = {"ok": True, "weights_checksum": checksum}
-    return results
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            env={**env, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})},
+        )  # fmt: skip
+        for i in range(2)
+    ]
+    outputs = [child.communicate(timeout=300)[0] for child in children]
+    results = [line[len("RESULT ") :] for out in outputs for line in out.splitlines() if line.startswith("RESULT")]
+    return results[0] if results else "no result (the workers crashed)"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=4)
-    parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--ports", help=argparse.SUPPRESS)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    if args.worker is not None:
-        ports = [int(p) for p in args.ports.split(",")]
-        print(json.dumps(worker(args.worker, ports, args.steps)), flush=True)
-        return 0
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
 
-    ports = [free_port(), free_port()]
-    command = [sys.executable, __file__, "--steps", str(args.steps), "--ports", ",".join(map(str, ports))]
-    children = [
-        subprocess.Popen(
-            [*command, "--worker", str(i)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    print(f"keras.Sequential with fit under MultiWorkerMirroredStrategy: {keras_trains_alone(env)}")
+    print(f"{RECIPE}, {args.steps} generator steps, global batch as the recipe's; one core per worker")
+    ones, totals, per_worker = [], [], []
+    for round_ in range(args.repeats):
+        with tempfile.TemporaryDirectory() as scratch:
+            one, many = one_round(args.workers, args.steps, Path(scratch), env)
+        total = statistics.median(many)  # every worker times the same synchronous steps
+        ones.append(one)
+        totals.append(total)
+        per_worker.append(total / args.workers)
+        print(
+            f"round {round_ + 1}: 1 worker {one:.0f} images/s; {args.workers} workers {total:.0f} images/s "
+            f"in total ({', '.join(f'{m:.0f}' for m in many)} as each reports), "
+            f"{total / args.workers:.0f} per worker; scaling {total / one:.2f}x"
         )
-        for i in range(2)
-    ]
-    reports = []
-    for i, child in enumerate(children):
-        out, err = child.communicate(timeout=600)
-        lines = [line for line in out.splitlines() if line.startswith("{")]
-        if child.returncode != 0 or not lines:
-            tail = err.strip().splitlines()[-1:] or ["no output"]
-            reports.append({"worker failed": {"ok": False, "error": f"exit {child.returncode}: {tail[0]}"}})
-        else:
-            reports.append(json.loads(lines[-1]))
-        print(f"worker {i} (localhost:{ports[i]}):")
-        for name, result in reports[-1].items():
-            outcome = (
-                f"trained, weights checksum {result['weights_checksum']:.6f}"
-                if result["ok"]
-                else result["error"]
-            )
-            print(f"  {name:<18} {outcome}")
-    for name in reports[0]:
-        both = [r.get(name, {}) for r in reports]
-        if all(r.get("ok") for r in both):
-            same = both[0]["weights_checksum"] == both[1]["weights_checksum"]
-            print(f"{name}: both workers trained; identical weights: {same}")
-        else:
-            print(f"{name}: does not train under MultiWorkerMirroredStrategy here")
+    one, total = statistics.median(ones), statistics.median(totals)
+    print(
+        f"median of {args.repeats}: 1 worker {one:.0f} images/s; {args.workers} workers {total:.0f} images/s "
+        f"in total, {statistics.median(per_worker):.0f} per worker; scaling "
+        f"{statistics.median(t / o for t, o in zip(totals, ones, strict=True)):.2f}x "
+        f"(ideal {args.workers:.0f}x)"
+    )
     return 0
 
 
