@@ -1,6 +1,6 @@
 """Multi-worker training on localhost: images/s per worker and in total, against one worker.
 
-    .venv/bin/python benchmarks/multi_worker.py [--workers 2] [--steps 200] [--repeats 3]
+    .venv/bin/python benchmarks/multi_worker.py [--workers 2] [--steps 200] [--repeats 3] [--batch-size B]
 
 Each round trains the default recipe for `--steps` generator steps twice, side by side
 in time: once as one process on one core (`--strategy one-device`), once as `--workers`
@@ -40,11 +40,12 @@ def free_ports(n: int) -> list[int]:
     return ports
 
 
-def train_command(run_dir: Path, steps: int) -> list[str]:
+def train_command(run_dir: Path, steps: int, batch_size: int | None) -> list[str]:
+    batch = ["--batch-size", str(batch_size)] if batch_size else []
     return [
         sys.executable, "-m", "recipes.cli", "train", RECIPE, "--steps-per-epoch", str(steps),
         "--epochs", "1", "--set", "judge=none", "--set", "grid_every=1000", "--no-export",
-        "--run-dir", str(run_dir),
+        "--run-dir", str(run_dir), *batch,
     ]  # fmt: skip
 
 
@@ -63,10 +64,12 @@ def _has_taskset() -> bool:
     return subprocess.run(["sh", "-c", "command -v taskset"], capture_output=True).returncode == 0
 
 
-def one_round(workers: int, steps: int, scratch: Path, env: dict) -> tuple[float, list[float]]:
+def one_round(
+    workers: int, steps: int, batch_size: int | None, scratch: Path, env: dict
+) -> tuple[float, list[float]]:
     """(one worker's images/s, each of N workers' images/s)."""
     single = subprocess.run(
-        [*pinned(0), *train_command(scratch / "one", steps), "--strategy", "one-device"],
+        [*pinned(0), *train_command(scratch / "one", steps, batch_size), "--strategy", "one-device"],
         capture_output=True, text=True, env=env, cwd=ROOT, timeout=1200,
     )  # fmt: skip
     if single.returncode:
@@ -75,10 +78,16 @@ def one_round(workers: int, steps: int, scratch: Path, env: dict) -> tuple[float
     cluster = {"worker": [f"localhost:{p}" for p in ports]}
     children = [
         subprocess.Popen(
-            [*pinned(i), *train_command(scratch / "many", steps), "--strategy", "multi-worker"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
-            env={**env, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})},
-        )  # fmt: skip
+            [*pinned(i), *train_command(scratch / "many", steps, batch_size), "--strategy", "multi-worker"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=ROOT,
+            env={
+                **env,
+                "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}),
+            },
+        )
         for i in range(workers)
     ]
     outputs = [child.communicate(timeout=1200)[0] for child in children]
@@ -106,13 +115,21 @@ def keras_trains_alone(env: dict) -> str:
     )
     children = [
         subprocess.Popen(
-            [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-            env={**env, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})},
-        )  # fmt: skip
+            [sys.executable, "-c", code],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env={
+                **env,
+                "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}),
+            },
+        )
         for i in range(2)
     ]
     outputs = [child.communicate(timeout=300)[0] for child in children]
-    results = [line[len("RESULT ") :] for out in outputs for line in out.splitlines() if line.startswith("RESULT")]
+    results = [
+        line[len("RESULT ") :] for out in outputs for line in out.splitlines() if line.startswith("RESULT")
+    ]
     return results[0] if results else "no result (the workers crashed)"
 
 
@@ -121,15 +138,17 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, help="the global batch (default: the recipe's, 64)")
     args = parser.parse_args()
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
 
     print(f"keras.Sequential with fit under MultiWorkerMirroredStrategy: {keras_trains_alone(env)}")
-    print(f"{RECIPE}, {args.steps} generator steps, global batch as the recipe's; one core per worker")
+    batch = args.batch_size or "the recipe's (64)"
+    print(f"{RECIPE}, {args.steps} generator steps, global batch {batch}; one core per worker")
     ones, totals, per_worker = [], [], []
     for round_ in range(args.repeats):
         with tempfile.TemporaryDirectory() as scratch:
-            one, many = one_round(args.workers, args.steps, Path(scratch), env)
+            one, many = one_round(args.workers, args.steps, args.batch_size, Path(scratch), env)
         total = statistics.median(many)  # every worker times the same synchronous steps
         ones.append(one)
         totals.append(total)

@@ -103,14 +103,23 @@ def _any_replica(strategy, value):
 def make_function(model, step_function):
     """A train or test function for `fit`/`evaluate` (Keras' contract: called with the
     distributed iterator, runs `model.steps_per_execution` steps, returns the last
-    step's logs reduced over all replicas; raises at the end of the data)."""
+    step's logs, a dict of scalars, averaged over all replicas; raises at the end of the
+    data)."""
     strategy = model.distribute_strategy
 
     def one_step(data):
-        outputs = strategy.run(step_function, args=(data,))
-        return tf.nest.map_structure(
-            lambda v: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None), outputs
+        names = []
+
+        def replica_step(data):
+            # One collective for all the step's scalars: each costs a round trip between workers.
+            outputs = step_function(data)
+            names[:] = sorted(outputs)
+            return tf.stack([tf.cast(outputs[k], tf.float32) for k in names])
+
+        means = strategy.reduce(
+            tf.distribute.ReduceOp.MEAN, strategy.run(replica_step, args=(data,)), axis=None
         )
+        return {k: means[i] for i, k in enumerate(names)}
 
     def steps(iterator):
         outputs = one_step(next(iterator))  # past the data's end: OutOfRangeError, which fit catches

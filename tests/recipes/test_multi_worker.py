@@ -43,10 +43,21 @@ def launch(ports, run_dirs, weights, args_of, env) -> list[subprocess.Popen]:
     """One process per worker, each running the helper with its own TF_CONFIG index."""
     return [
         subprocess.Popen(
-            [sys.executable, str(HELPER), str(i), ",".join(map(str, ports)), str(weights[i]), "--",
-             *args_of(run_dirs[i])],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT,
-        )  # fmt: skip
+            [
+                sys.executable,
+                str(HELPER),
+                str(i),
+                ",".join(map(str, ports)),
+                str(weights[i]),
+                "--",
+                *args_of(run_dirs[i]),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+            cwd=ROOT,
+        )
         for i in range(len(ports))
     ]
 
@@ -90,10 +101,13 @@ def test_two_workers_train_as_one_device_and_only_the_chief_writes(recipe, tmp_p
 
     # Meanwhile, the same recipe on one device with the same global batch and seeds.
     monkeypatch.setenv("TFDS_DATA_DIR", env["TFDS_DATA_DIR"])
-    base = recipes.get(recipe).with_overrides(["g_width=8", "d_width=8", "judge=none", f"grid_every={epochs}"])
+    base = recipes.get(recipe).with_overrides(
+        ["g_width=8", "d_width=8", "judge=none", f"grid_every={epochs}"]
+    )
     one = recipes.run(
-        recipes.Recipe.from_dict({**base.to_dict(), "batch_size": 16, "steps_per_epoch": steps,
-                                  "epochs": epochs}),  # fmt: skip
+        recipes.Recipe.from_dict(
+            {**base.to_dict(), "batch_size": 16, "steps_per_epoch": steps, "epochs": epochs}
+        ),
         tmp_path / "one",
         export=False,
         verbose=0,

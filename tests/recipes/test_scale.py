@@ -17,8 +17,12 @@ def test_strategy_choice(monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
     with pytest.raises(ZooError, match="TF_CONFIG"):
         scale.make_strategy("multi-worker")
-    for broken in ("not json", '{"cluster": {"worker": ["localhost:1"]}}', '{"cluster": {"worker": []}, '
-                   '"task": {"type": "worker", "index": 0}}', '{"cluster": {}, "task": {"type": "chief"}}'):  # fmt: skip
+    for broken in (
+        "not json",
+        '{"cluster": {"worker": ["localhost:1"]}}',
+        '{"cluster": {"worker": []}, "task": {"type": "worker", "index": 0}}',
+        '{"cluster": {}, "task": {"type": "chief"}}',
+    ):
         monkeypatch.setenv("TF_CONFIG", broken)
         with pytest.raises(ZooError, match="TF_CONFIG is not a cluster and a task in it"):
             scale.make_strategy("multi-worker")
