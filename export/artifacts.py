@@ -6,6 +6,7 @@ its destination and renamed only after every parity check passed.
 """
 
 import json
+import shutil
 import warnings
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import onnxruntime as ort
 import tensorflow as tf
 
 from export import manifest as manifest_lib
+from export import sample as standalone_sampler
 from export import web as web_page
 from zoo import presets
 from zoo.adversarial import AdversarialModel, feed
@@ -49,6 +51,8 @@ def _network_io(model: AdversarialModel, judge=None) -> dict[str, tuple[keras.Mo
     networks = [("generator", model.sampling_generator), ("discriminator", model.discriminator)]
     if judge is not None:
         networks.append(("judge", judge.as_model()))
+        if judge.classes_from == "classifier":  # what the class rules need to class a sample
+            networks.append(("classifier", judge.classifier))
     for name, network in networks:
         network = float32_copy(network)
         inputs = [_spec(t.name, t.dtype, t.shape[1:]) for t in network.inputs]
@@ -134,7 +138,7 @@ def _write_onnx(network, inputs, outputs, path: Path) -> None:
 def _parity_inputs(model: AdversarialModel, name: str, inputs: list[dict], seed: int = 0) -> list[np.ndarray]:
     """Inputs in signature order: G's as users sample them; D's on generated images and noise."""
     sampled = model.sample_inputs(PARITY_BATCH, seed)
-    if name in ("discriminator", "judge"):
+    if name in ("discriminator", "judge", "classifier"):
         fakes = model.generate(PARITY_BATCH // 2, seed=seed)
         noise = np.random.default_rng(seed).uniform(-1, 1, fakes.shape).astype(np.float32)
         sampled["image"] = np.concatenate([fakes, noise])
@@ -211,6 +215,23 @@ def _write_tflite(inputs, outputs, folder: Path, name: str, arrays, reference) -
     return entries, diffs
 
 
+# What export/sample.py needs, beside Python: requirements.txt pins the versions this export
+# was checked with (relax them if your platform has no wheel of these).
+SAMPLER_REQUIREMENTS = ("numpy", "onnxruntime", "pillow")
+
+
+def _write_sampler(folder: Path) -> None:
+    """sample.py (the standalone sampler, this package's own file) and its requirements.txt."""
+    from importlib.metadata import version
+
+    shutil.copyfile(standalone_sampler.__file__, folder / "sample.py")
+    pins = "".join(f"{name}=={version(name)}\n" for name in SAMPLER_REQUIREMENTS)
+    (folder / "requirements.txt").write_text(
+        "# What sample.py needs: python -m pip install -r requirements.txt, then python sample.py --help\n"
+        + pins
+    )
+
+
 def export_model(
     model: AdversarialModel, out_dir: str | Path, *, replace: bool = False, judge=None, web: bool = False
 ) -> dict:
@@ -224,6 +245,7 @@ def export_model(
     with staged_folder(out_dir, replace) as staging:
         if web:  # first: it fails fast when onnxruntime-web is not installed
             web_page.copy_page(staging)
+        _write_sampler(staging)
         networks, parity, scales = {}, {}, {}
         for name, (network, inputs, outputs) in _network_io(model, judge).items():
             _write_saved_model(network, inputs, outputs, staging / name)
@@ -268,14 +290,8 @@ def export_model(
             "codes": model.codes,
             "opset": OPSET,
             **networks,
-            "judge_calibration": None
-            if judge is None
-            else {
-                "temperature": judge.temperature,
-                "bias": judge.bias,
-                "threshold": judge.threshold,
-                **judge.info,
-            },
+            "judge_calibration": None if judge is None else judge.card,
+            "sampler": {"program": "sample.py", "requirements": "requirements.txt"},
             "parity": {
                 "tolerance": PARITY_TOLERANCE, "batch": PARITY_BATCH, "output_scale": scales, **parity
             },

@@ -1,13 +1,13 @@
 """manifest.json: what an exported folder holds, read and verified without TensorFlow."""
 
-import json
 from pathlib import Path
 
+from export import sample
 from zoo import files
 from zoo.errors import ZooError
 
-FORMAT = "gan-zoo-export/1"
-NAME = "manifest.json"
+FORMAT = sample.FORMAT
+NAME = sample.MANIFEST
 
 
 sha256 = files.sha256
@@ -19,36 +19,9 @@ def file_hashes(root: Path) -> dict[str, str]:
 
 
 def read(export_dir: str | Path, verify: bool = True) -> dict:
-    """Loads manifest.json; with `verify`, checks every listed file's sha256."""
-    export_dir = Path(export_dir)
-    path = export_dir / NAME
-    if not path.is_file():
-        raise ZooError(f"{export_dir} has no {NAME}; is it an export folder?")
+    """Loads manifest.json; with `verify`, checks every listed file's sha256 (the standalone
+    sampler's own reading, with its errors as ZooError)."""
     try:
-        manifest = json.loads(path.read_bytes())
-    except ValueError as e:  # not JSON, or not text
-        raise ZooError(f"{path} is not valid JSON: {e}") from e
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise ZooError(f"{path} is not a {FORMAT} manifest")
-    files = manifest.get("files")
-    if not isinstance(files, dict) or not all(
-        isinstance(name, str) and _inside(name) and isinstance(digest, str) for name, digest in files.items()
-    ):
-        raise ZooError(f"{path} has a damaged file list; export the run again")
-    if verify:
-        for name, expected in files.items():
-            file = export_dir / name
-            try:
-                if not file.is_file():
-                    raise ZooError(f"{file} is listed in the manifest but missing")
-                if sha256(file) != expected:
-                    raise ZooError(f"{file} does not match its sha256 in the manifest; it was modified")
-            except OSError as e:  # unreadable, or a name the file system refuses
-                raise ZooError(f"cannot read {file} listed in the manifest: {e.strerror or e}") from e
-    return manifest
-
-
-def _inside(name: str) -> bool:
-    """A relative path that stays inside the export folder."""
-    parts = Path(name).parts
-    return bool(parts) and not Path(name).is_absolute() and ".." not in parts
+        return sample.read_manifest(export_dir, verify)
+    except sample.SampleError as e:
+        raise ZooError(str(e)) from e

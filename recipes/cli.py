@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 import recipes
+from export.sample import CLASS_RULES
+from export.sample import RULES as JUDGE_RULES
 from recipes.scale import STRATEGIES
 from zoo import presets
 from zoo.errors import ZooError
@@ -37,6 +39,9 @@ def _positive_float(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be positive, got {text}")
     return value
+
+
+RULE_HELP = "the judge's acceptance rule (default: the one it was fitted with; see `ganzoo judge --help`)"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -103,6 +108,7 @@ def _parser() -> argparse.ArgumentParser:
     sample.add_argument("--out", type=Path, required=True, help="a .png grid or a .npy array")
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--filter", choices=["judge"], help="keep only samples the run's judge accepts")
+    sample.add_argument("--rule", choices=JUDGE_RULES, help=RULE_HELP)
     sample.add_argument(
         "--code-sweep",
         action="store_true",
@@ -114,6 +120,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("run", metavar="RUN_OR_PRESET", help=trained)
     evaluate.add_argument("--n", type=_positive_int, default=10_000, help="number of samples")
     evaluate.add_argument("--filter", choices=["judge"], help="evaluate the judge-accepted samples")
+    evaluate.add_argument("--rule", choices=JUDGE_RULES, help=RULE_HELP)
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument("--inception-weights", type=Path, help="an InceptionV3 weights file (standard FID)")
     evaluate.set_defaults(func=_eval)
@@ -123,7 +130,16 @@ def _parser() -> argparse.ArgumentParser:
     judge.add_argument("images", nargs="*", type=Path, help="PNG files or .npy arrays of images in [-1, 1]")
     judge.add_argument("--fit", action="store_true", help="(re)fit the judge on held-out data")
     judge.add_argument("--source", choices=["discriminator", "critic"], default="discriminator")
-    judge.add_argument("--target-precision", type=float, default=0.9)
+    judge.add_argument("--target-precision", type=float, default=0.9, help="the precision rule's target")
+    judge.add_argument(
+        "--rule",
+        choices=JUDGE_RULES,
+        help="with --fit: the default rule to store (default: class-share, or real-quantile without "
+        "classes); when scoring: the rule of the verdicts. Rules: precision (the target share real "
+        "among accepted held-out images), real-quantile (P(real) at least that of the 10%% least "
+        "real-looking held-out real images), class-real-quantile (the same per class), class-share "
+        "(reject the lowest-scored 30%% of each class), drs (discriminator rejection sampling)",
+    )
     judge.set_defaults(func=_judge)
 
     export = commands.add_parser("export", help="export G, D and the judge to SavedModel, ONNX and LiteRT")
@@ -233,7 +249,13 @@ def _locate(source: str) -> presets.Trained:
     return trained
 
 
+def _needs_filter(args) -> None:
+    if args.rule and not args.filter:
+        raise ZooError("--rule chooses the judge's rule; it needs --filter judge")
+
+
 def _sample(args) -> int:
+    _needs_filter(args)
     trained = _locate(args.run)
     if args.out.suffix not in (".png", ".npy"):
         raise ZooError(f"--out must end in .png or .npy, got {args.out}")
@@ -249,8 +271,9 @@ def _sample(args) -> int:
         rows = max(1, args.n // model.categorical_code)
         samples = model.generate(rows * model.categorical_code, inputs=model.code_sweep(rows, args.seed))
     elif args.filter:
-        samples, rate = _judge_of(trained).filter(model, args.n, seed=args.seed)
-        print(f"the judge accepted {rate:.1%} of the samples drawn")
+        judge = _judge_of(trained)
+        samples, rate = judge.filter(model, args.n, seed=args.seed, rule=args.rule)
+        print(f"the judge ({args.rule or judge.rule}) accepted {rate:.1%} of the samples drawn")
     else:
         samples = model.generate(args.n, seed=args.seed)
     if args.out.suffix == ".npy":
@@ -280,14 +303,17 @@ def _export(args) -> int:
     manifest = export_trained(trained, out, replace=args.force, web=args.web)
     parity = manifest["parity"]
     worst = max(v / parity["output_scale"][n] for n in parity["output_scale"] for v in parity[n].values())
-    print(f"exported to {out} (onnxruntime, SavedModel and LiteRT within {worst:.2g} of Keras, relative "
-          "to outputs over 1)")
+    print(
+        f"exported to {out} (onnxruntime, SavedModel and LiteRT within {worst:.2g} of Keras, relative "
+        "to outputs over 1)"
+    )
     if args.web:
         print(f"sampling page: python -m http.server -d {out}, then open /web/ in a browser")
     return 0
 
 
 def _eval(args) -> int:
+    _needs_filter(args)
     trained = _locate(args.run)
     if args.seed < 0:
         raise ZooError(f"--seed must be non-negative, got {args.seed}")
@@ -298,7 +324,7 @@ def _eval(args) -> int:
     model = trained.model()
     judge = _judge_of(trained) if args.filter else None
     evaluator = Evaluator(trained.dataset, extractor, prior=getattr(extractor, "info", {}).get("class_prior"))
-    report = evaluate(model, evaluator, args.n, seed=args.seed, judge=judge)
+    report = evaluate(model, evaluator, args.n, seed=args.seed, judge=judge, rule=args.rule)
     print(table(report))
     if trained.kind == "run":  # a preset's figures live on its card, written once
         name = "eval-judge.json" if args.filter else "eval.json"
@@ -368,22 +394,36 @@ def _judge(args) -> int:
             raise ZooError(f"{args.run} is a preset; its judge ships with it (fit one on a run directory)")
         from recipes.training import fit_judge
 
-        judge = fit_judge(trained.model(), trained.dataset, trained.path, args.source, args.target_precision)
-        info = judge.info
-        print(
-            f"judge ({info['source']}): temperature {judge.temperature:.3g}, "
-            f"threshold {judge.threshold:.3g}, "
-            f"ECE {info['ece_before']:.3f} -> {info['ece_after']:.3f}, "
-            f"held-out acceptance: real {info['held_out_real_acceptance']:.1%}, "
-            f"fake {info['held_out_fake_acceptance']:.1%}"
-        )
+        judge = fit_judge(trained.model(), trained.dataset, trained.path, args.source, args.target_precision,
+                          args.rule)  # fmt: skip
+        print(judge_card(judge))
     if args.images:
         judge = _judge_of(trained)
         names, images = _read_images(args.images, judge.image_shape)
-        scores = judge.scores(images)
-        for name, score in zip(names, scores, strict=True):
-            print(f"{name}\t{score:.4f}\t{'accept' if score >= judge.threshold else 'reject'}")
+        rule = args.rule or judge.rule
+        if rule in CLASS_RULES and judge.classes_from == "label":
+            rule = "real-quantile"  # files come without labels
+        verdicts = judge.accept(images, rule=rule)
+        print(f"# P(real) and verdict under the {rule} rule")
+        for name, score, ok in zip(names, judge.scores(images), verdicts, strict=True):
+            print(f"{name}\t{score:.4f}\t{'accept' if ok else 'reject'}")
     return 0
+
+
+def judge_card(judge) -> str:
+    """What a fitted judge says of itself: its calibration, then each rule's acceptance of
+    held-out real and generated images (images it was not fitted on)."""
+    info = judge.info
+    lines = [
+        f"judge ({info['source']}): temperature {judge.temperature:.3g}, bias {judge.bias:.3g}, "
+        f"ECE {info['ece_before']:.3f} -> {info['ece_after']:.3f}; classes from {judge.classes_from}; "
+        f"default rule {judge.rule}",
+        f"{'rule':<22}{'real accepted':>14}{'generated accepted':>20}",
+    ]
+    for rule, rates in info.get("acceptance", {}).items():
+        mark = " (default)" if rule == judge.rule else ""
+        lines.append(f"{rule:<22}{rates['real']:>14.1%}{rates['generated']:>20.1%}{mark}")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -256,6 +256,7 @@ def provenance() -> dict:
     root = Path(__file__).resolve().parents[1]
     commit = dirty = None
     try:
+
         def git(*args: str) -> str:
             return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,
                                   check=True).stdout.strip()  # fmt: skip
@@ -292,26 +293,47 @@ def fit_judge(
     run_dir: str | os.PathLike,
     source: str = "discriminator",
     target_precision: float = 0.9,
+    rule: str | None = None,
 ):
     """Builds, calibrates and saves the run's judge (run_dir/judge/) on held-out real images.
 
     The test split's half A is the metrics' reference; the judge uses half B: the critic
-    trains on its first half, calibration uses the rest against fresh samples.
+    trains on its first half, calibration uses the rest against fresh samples. Each image's
+    class, for the class rules, is its label for a conditional GAN (the true label of a real
+    image) and otherwise what the dataset's shipped classifier predicts (for real and
+    generated images alike, so both are classed the same way).
     """
     from zoo.judge import Judge
     from zoo.metrics.evaluate import real_test_images
 
-    real = real_test_images(dataset)
-    held_out = real[len(real) // 2 :]
+    real, labels = real_test_images(dataset, labels=True)
+    held_out, held_out_labels = real[len(real) // 2 :], labels[len(real) // 2 :]
     if source == "discriminator" and [t.name for t in model.discriminator.inputs] != ["image"]:
         source = "critic"  # a D that needs labels cannot judge images alone
     if source == "critic":
         judge = Judge.train_critic(model, held_out[: len(held_out) // 2])
-        calibration = held_out[len(held_out) // 2 :]
+        calibration, calibration_labels = (
+            held_out[len(held_out) // 2 :],
+            held_out_labels[len(held_out) // 2 :],
+        )
     else:
         judge = Judge.from_discriminator(model)
-        calibration = held_out
-    judge.calibrate(calibration, model.generate(len(calibration), seed=777), target_precision)
+        calibration, calibration_labels = held_out, held_out_labels
+    inputs = model.sample_inputs(len(calibration), seed=777)
+    fake = model.generate(len(calibration), inputs=inputs)
+    classifier = _extractor(dataset)
+    if model.num_classes:
+        classes_from, real_classes, fake_classes = "label", calibration_labels, inputs["label"]
+        num_classes = model.num_classes
+    elif classifier is not None:
+        judge.classifier, judge.info["classes_from"] = classifier.network, "classifier"
+        classes_from, num_classes = "classifier", int(classifier.info.get("num_classes", 10))
+        real_classes, fake_classes = judge.classes(calibration), judge.classes(fake)
+    else:
+        classes_from = real_classes = fake_classes = num_classes = None
+    judge.info["dataset"] = dataset
+    judge.calibrate(calibration, fake, target_precision, real_classes, fake_classes, num_classes,
+                    classes_from, rule)  # fmt: skip
     judge.save(Path(run_dir) / "judge")
     return judge
 

@@ -119,3 +119,63 @@ def test_choose_threshold_meets_the_target_on_held_out_data(trained_dcgan):
     assert judge.threshold == threshold
     if accepted.any():
         assert accepted[:300].sum() / accepted.sum() >= 0.8
+
+
+def _classed_judge(model, n=600, num_classes=3):
+    """A judge calibrated with classes: real images of class i % 3, samples of class i % 3."""
+    real, fake = helpers.structured_images(n, seed=21), model.generate(n, seed=22)
+    classes = np.arange(n) % num_classes
+    judge = Judge.from_discriminator(model)
+    return judge.calibrate(real, fake, 0.9, classes, classes, num_classes, "label"), real, fake, classes
+
+
+def test_rules_are_fitted_on_half_the_held_out_data_and_measured_on_the_other(trained_dcgan):
+    judge, real, fake, classes = _classed_judge(trained_dcgan)
+    assert set(judge.rules) == set(judge_lib.RULES) and judge.rule == judge_lib.DEFAULT_RULE
+    p_real, p_fake = judge.scores(real), judge.scores(fake)
+    # real-quantile: its threshold is the 10% quantile of the fitting half's real P(real).
+    assert judge.rules["real-quantile"]["threshold"] == pytest.approx(np.quantile(p_real[0::2], 0.1))
+    # class-share: per class, the 30% quantile of the fitting half's samples of that class.
+    for c, threshold in enumerate(judge.rules["class-share"]["thresholds"]):
+        in_c = p_fake[0::2][classes[0::2] == c]
+        assert threshold == pytest.approx(np.quantile(in_c, judge_lib.CLASS_SHARE_REJECTED))
+    # The card's acceptance is measured on the other half, as accept() decides it.
+    for rule in ("real-quantile", "class-share", "class-real-quantile", "precision"):
+        want = judge.accept(fake[1::2], classes[1::2], rule).mean()
+        assert judge.info["acceptance"][rule]["generated"] == pytest.approx(want)
+    share = judge.accept(fake, classes, "class-share")
+    for c in range(3):  # each class keeps about 70% of its samples: the proportions hold
+        assert 0.55 < share[classes == c].mean() < 0.85
+
+
+def test_class_rules_follow_the_class_not_the_pooled_scores(trained_dcgan):
+    judge, _, fake, classes = _classed_judge(trained_dcgan)
+    judge.info["rules"]["class-share"]["thresholds"] = [0.0, 0.0, 2.0]  # class 2 never passes
+    kept = judge.accept(fake, classes, "class-share")
+    assert kept[classes != 2].all() and not kept[classes == 2].any()
+    with pytest.raises(ZooError, match="need each image's label"):
+        judge.accept(fake, None, "class-share")
+
+
+def test_drs_keeps_with_probability_sigmoid_f():
+    from export import sample as deployed
+
+    # F = d - log(1 - exp(d - eps)) - gamma with d = l - l_max; at l = l_max, F is large: kept.
+    f = deployed.drs_f(np.array([-5.0, -1.0, 0.0, 3.0]), max_logit=0.0, gamma=0.0)
+    assert np.all(np.diff(f[:3]) > 0) and f[2] > 10 and f[3] == f[2]  # monotone, capped at l_max
+    assert f[0] == pytest.approx(-5 - np.log1p(-np.exp(-5 - 1e-6)))
+    card = {"rules": {"drs": {"max_logit": 0.0, "gamma": 0.0}}}
+    p = np.full(20_000, 1 / (1 + np.exp(1.0)))  # logit -1
+    kept = deployed.accepted(p, None, card, "drs", np.random.default_rng(0))
+    assert kept.mean() == pytest.approx(1 / (1 + np.exp(-deployed.drs_f(-1.0, 0.0, 0.0))), abs=0.01)
+
+
+def test_a_judge_saved_with_rules_loads_them(trained_dcgan, tmp_path):
+    judge, _, fake, classes = _classed_judge(trained_dcgan)
+    judge.save(tmp_path)
+    loaded = Judge.load(tmp_path)
+    assert loaded.rules == judge.rules and loaded.rule == judge.rule and loaded.classes_from == "label"
+    for rule in judge_lib.RULES:
+        rng = [np.random.default_rng(3) for _ in range(2)]
+        np.testing.assert_array_equal(loaded.accept(fake, classes, rule, rng[0]),
+                                      judge.accept(fake, classes, rule, rng[1]))  # fmt: skip

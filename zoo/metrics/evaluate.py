@@ -14,12 +14,15 @@ from zoo.metrics.features import FeatureExtractor
 FIGURES = ("frechet_distance", "kid", "inception_score", "precision", "recall", "class_kl", "classes_covered")
 
 
-def real_test_images(dataset: str, seed: int = 0) -> np.ndarray:
-    """The whole test split as float images in [-1, 1], in a seeded random order."""
-    images = np.concatenate(
-        [x.numpy() for x, _ in data.load(dataset, "test", 2000, shuffle=False, drop_remainder=False)]
-    )
-    return images[np.random.default_rng(seed).permutation(len(images))]
+def real_test_images(dataset: str, seed: int = 0, labels: bool = False):
+    """The whole test split as float images in [-1, 1], in a seeded random order (with
+    `labels`, also their labels in the same order)."""
+    batches = list(data.load(dataset, "test", 2000, shuffle=False, drop_remainder=False))
+    order = np.random.default_rng(seed).permutation(sum(len(x) for x, _ in batches))
+    images = np.concatenate([x.numpy() for x, _ in batches])[order]
+    if not labels:
+        return images
+    return images, np.concatenate([np.asarray(y).reshape(-1) for _, y in batches])[order]
 
 
 def figures(real_features, fake_features, fake_logits, prior=None, labels=None) -> dict[str, float]:
@@ -79,20 +82,28 @@ class Evaluator:
 
 
 def evaluate(
-    model, evaluator: Evaluator, n: int, seed: int = 0, judge=None, consistency_per_code: int = 500
+    model,
+    evaluator: Evaluator,
+    n: int,
+    seed: int = 0,
+    judge=None,
+    consistency_per_code: int = 500,
+    rule: str | None = None,
 ) -> dict:
     """What `ganzoo eval` reports for a trained GAN: `n` samples drawn with `seed` (kept by
-    `judge` when given), scored against the real floor; label accuracy for class-conditional
-    models (labels cycle through the classes), code consistency for a categorical code."""
+    `judge` under `rule`, its own by default, when given), scored against the real floor;
+    label accuracy for class-conditional models (labels cycle through the classes), code
+    consistency for a categorical code."""
     labels = None
     if judge is not None:
-        samples, acceptance = judge.filter(model, n, seed=seed)
+        rule = rule or judge.rule
+        samples, acceptance = judge.filter(model, n, seed=seed, rule=rule)
     else:
         inputs = model.sample_inputs(n, seed)
         samples, acceptance = model.generate(n, inputs=inputs), None
         labels = inputs.get("label")
     report = evaluator.report(samples, labels)
-    report.update(seed=seed, filter=None if judge is None else "judge", acceptance_rate=acceptance)
+    report.update(seed=seed, filter=None if judge is None else f"judge ({rule})", acceptance_rate=acceptance)
     if model.codes and "code_cat" in model.codes:
         report["code_consistency"] = code_consistency(model, evaluator.extractor, consistency_per_code, seed)
     return report

@@ -10,7 +10,8 @@ import onnxruntime as ort
 import pytest
 from PIL import Image
 
-from export import artifacts, manifest, onnx_sampler
+from export import artifacts, manifest
+from export import sample as sampler
 from tests import helpers
 from zoo import images
 
@@ -40,8 +41,8 @@ def test_the_sampler_imports_no_tensorflow_or_keras(exports, tmp_path):
     grid = tmp_path / "grid.png"
     code = (
         "import sys\n"
-        "from export import onnx_sampler\n"
-        f"assert onnx_sampler.main([{str(out)!r}, '--n', '5', '--out', {str(grid)!r}]) == 0\n"
+        "from export import sample as sampler\n"
+        f"assert sampler.main([{str(out)!r}, '--n', '5', '--out', {str(grid)!r}]) == 0\n"
         "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
@@ -54,7 +55,7 @@ def test_the_sampler_imports_no_tensorflow_or_keras(exports, tmp_path):
 def test_samples_are_the_generator_on_the_zoos_inputs(exports, variant):
     model, out = exports[variant]
     n, seed = 10, 3
-    got = onnx_sampler.sample(out, n, seed=seed)
+    got = sampler.sample(out, n, seed=seed)
 
     inputs = model.sample_inputs(n, seed)  # labels and codes as the zoo draws them
     z = np.random.default_rng(seed).standard_normal((n, model.latent_dim)).astype(np.float32)
@@ -68,20 +69,20 @@ def test_samples_are_the_generator_on_the_zoos_inputs(exports, variant):
 @pytest.mark.parametrize(("variant", "fixed"), [("cgan", "label"), ("infogan", "code_cat")])
 def test_label_fixes_the_class_of_every_sample(exports, variant, fixed):
     model, out = exports[variant]
-    got = onnx_sampler.sample(out, 6, seed=1, label=2)
+    got = sampler.sample(out, 6, seed=1, label=2)
     inputs = model.sample_inputs(6, 1)
     inputs[fixed] = np.full(6, 2, np.int32)
     np.testing.assert_allclose(got, _onnxruntime(out, inputs), atol=1e-6)
-    assert not np.allclose(got, onnx_sampler.sample(out, 6, seed=1, label=3), atol=1e-3)
+    assert not np.allclose(got, sampler.sample(out, 6, seed=1, label=3), atol=1e-3)
 
 
 def test_png_grid_has_one_column_per_class(exports, tmp_path):
     _, out = exports["cgan"]
     grid = tmp_path / "grid.png"
-    command = [sys.executable, "-m", "export.onnx_sampler", str(out), "--n", "8", "--seed", "5"]
+    command = [sys.executable, "-m", "export.sample", str(out), "--n", "8", "--seed", "5"]
     result = subprocess.run([*command, "--out", str(grid)], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    picture = images.grid(onnx_sampler.sample(out, 8, seed=5), cols=helpers.NUM_CLASSES)
+    picture = images.grid(sampler.sample(out, 8, seed=5), cols=helpers.NUM_CLASSES)
     assert picture.shape == (2 * 30 + 2, 4 * 30 + 2, 1)
     want = picture[..., 0].repeat(2, axis=0).repeat(2, axis=1)
     np.testing.assert_array_equal(np.asarray(Image.open(grid)), want)
@@ -90,8 +91,8 @@ def test_png_grid_has_one_column_per_class(exports, tmp_path):
 def test_npy_holds_the_samples(exports, tmp_path):
     _, out = exports["dcgan"]
     path = tmp_path / "s.npy"
-    assert onnx_sampler.main([str(out), "--n", "3", "--seed", "7", "--out", str(path)]) == 0
-    np.testing.assert_array_equal(np.load(path), onnx_sampler.sample(out, 3, seed=7))
+    assert sampler.main([str(out), "--n", "3", "--seed", "7", "--out", str(path)]) == 0
+    np.testing.assert_array_equal(np.load(path), sampler.sample(out, 3, seed=7))
     assert [p.name for p in tmp_path.iterdir()] == ["s.npy"]  # no temporary file left
 
 
@@ -132,7 +133,7 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
         out = tmp_path / "empty"
         out.mkdir()
     target = tmp_path / "outputs" / ("grid.jpg" if case == "bad suffix" else "grid.png")
-    assert onnx_sampler.main([str(out), "--out", str(target), *args]) == 2
+    assert sampler.main([str(out), "--out", str(target), *args]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
     lines = captured.err.splitlines()
