@@ -175,10 +175,15 @@ def _sigmoid(x):
     return 1.0 / (1.0 + np.exp(-np.clip(x, -60, 60)))
 
 
-def logit(p_real) -> np.ndarray:
-    """The calibrated logit of P(real), in float64 (DRS works on logits)."""
-    p = np.clip(np.asarray(p_real, np.float64), 1e-12, 1 - 1e-12)
-    return np.log(p) - np.log1p(-p)
+def logit_of(p: float) -> float:
+    """The logit of a probability threshold: -inf at 0 or below (accepts all), +inf at 1 or
+    above (accepts none)."""
+    p = float(p)
+    if p <= 0.0:
+        return -math.inf
+    if p >= 1.0:
+        return math.inf
+    return math.log(p) - math.log1p(-p)
 
 
 def drs_f(logits, max_logit: float, gamma: float, epsilon: float = 1e-6) -> np.ndarray:
@@ -187,12 +192,14 @@ def drs_f(logits, max_logit: float, gamma: float, epsilon: float = 1e-6) -> np.n
     return d - np.log1p(-np.exp(d - epsilon)) - gamma
 
 
-def accepted(p_real, classes, card: dict, rule: str | None = None, rng=None) -> np.ndarray:
+def accepted(logits, classes, card: dict, rule: str | None = None, rng=None) -> np.ndarray:
     """True for each image the judge accepts under `rule` (default: the card's own rule).
 
-    `p_real` are judge.onnx's calibrated P(real); `classes`, for the class rules, each image's
-    class (its label, or the classifier's prediction); `card`, the judge's calibration (the
-    manifest's `judge_calibration`); `rng`, a numpy Generator, for DRS.
+    `logits` are the calibrated logits of P(real) (judge.onnx's `logit` output): thresholds
+    are P(real) values, compared on the logit scale, which keeps its precision where float32
+    P(real) rounds to 0 or 1. `classes`, for the class rules, is each image's class (its
+    label, or the classifier's prediction); `card`, the judge's calibration (the manifest's
+    `judge_calibration`); `rng`, a numpy Generator, for DRS.
     """
     rule = rule or card.get("rule", "precision")
     if rule not in RULES:
@@ -200,25 +207,25 @@ def accepted(p_real, classes, card: dict, rule: str | None = None, rng=None) -> 
     params = (card.get("rules") or {}).get(rule)
     if params is None:
         raise SampleError(f"this judge has no {rule!r} rule; fit it again with `ganzoo judge RUN --fit`")
-    p = np.asarray(p_real, np.float64)
+    x = np.asarray(logits, np.float64)
     if rule in CLASS_RULES:
         if classes is None:
             raise SampleError(f"the {rule!r} rule needs each image's class")
-        thresholds = np.asarray(params["thresholds"], np.float64)
+        thresholds = np.array([logit_of(t) for t in params["thresholds"]])
         classes = np.asarray(classes)
         if (
-            classes.shape != p.shape
+            classes.shape != x.shape
             or classes.min(initial=0) < 0
             or classes.max(initial=0) >= len(thresholds)
         ):
             raise SampleError(f"the {rule!r} rule takes one class in [0, {len(thresholds)}) per image")
-        return p >= thresholds[classes]
+        return x >= thresholds[classes]
     if rule == "drs":
         if rng is None:
             raise SampleError("the 'drs' rule is random: give it a numpy random Generator")
-        keep = _sigmoid(drs_f(logit(p), params["max_logit"], params["gamma"], params.get("epsilon", 1e-6)))
-        return rng.uniform(size=p.shape) < keep
-    return p >= float(params["threshold"])
+        keep = _sigmoid(drs_f(x, params["max_logit"], params["gamma"], params.get("epsilon", 1e-6)))
+        return rng.uniform(size=x.shape) < keep
+    return x >= logit_of(params["threshold"])
 
 
 def drs_rng(seed: int, round_: int) -> np.random.Generator:
@@ -240,7 +247,7 @@ class Exported:
             raise SampleError(f"image layout {self.manifest.get('image_layout')!r} is not supported")
         self._sessions = {}
 
-    def _run(self, name: str, inputs: dict[str, np.ndarray]) -> np.ndarray:
+    def _run(self, name: str, inputs: dict[str, np.ndarray], output: str | None = None) -> np.ndarray:
         network = _network(self.manifest, name)
         if name not in self._sessions:
             import onnxruntime as ort
@@ -250,7 +257,7 @@ class Exported:
                 self._sessions[name] = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
             except Exception as e:  # onnxruntime raises its own types for unreadable or invalid models
                 raise SampleError(f"onnxruntime cannot load {path}: {_first_line(e)}") from e
-        session, output = self._sessions[name], network["outputs"][0]["name"]
+        session, output = self._sessions[name], output or network["outputs"][0]["name"]
         n = len(next(iter(inputs.values())))
         return np.concatenate(
             [
@@ -269,8 +276,12 @@ class Exported:
             raise SampleError(f"{self.dir} was exported without a judge; drop --filter")
         return card
 
+    def judge_logits(self, images: np.ndarray) -> np.ndarray:
+        """The calibrated logit of P(real) per image (judge.onnx's `logit` output)."""
+        return self._run("judge", {"image": images.astype(np.float32)}, "logit").reshape(-1)
+
     def p_real(self, images: np.ndarray) -> np.ndarray:
-        return self._run("judge", {"image": images.astype(np.float32)}).reshape(-1)
+        return self._run("judge", {"image": images.astype(np.float32)}, "p_real").reshape(-1)
 
     def classes(self, images: np.ndarray, inputs: dict[str, np.ndarray]) -> np.ndarray | None:
         """Each image's class for the class rules: its label, or the classifier's prediction."""
@@ -295,7 +306,7 @@ class Exported:
             inputs = sample_inputs(self.manifest, max(n, BATCH), seed + 1000 * round_, label)
             images = self.generate(inputs)
             keep = accepted(
-                self.p_real(images), self.classes(images, inputs), card, rule, drs_rng(seed, round_)
+                self.judge_logits(images), self.classes(images, inputs), card, rule, drs_rng(seed, round_)
             )
             kept.append(images[keep])
             drawn, round_ = drawn + len(images), round_ + 1

@@ -218,7 +218,10 @@ class Judge:
         is_real = np.concatenate([np.ones(len(fit_r)), np.zeros(len(fit_f))])
         before = expected_calibration_error(_sigmoid(logits), is_real)
         self.temperature, self.bias = fit_calibration(logits, is_real)
-        p_real, p_fake = (_sigmoid(x / self.temperature + self.bias) for x in (real_logits, fake_logits))
+        l_real, l_fake = (
+            x.astype(np.float64) / self.temperature + self.bias for x in (real_logits, fake_logits)
+        )
+        p_real, p_fake = _sigmoid(l_real), _sigmoid(l_fake)
         probabilities = np.concatenate([p_real[0::2], p_fake[0::2]])
         self.threshold = threshold_for_precision(probabilities, is_real, target_precision)
         real_floor = float(np.quantile(p_real[0::2], REAL_QUANTILE))
@@ -241,7 +244,7 @@ class Judge:
                     float(np.quantile(p_fake[0::2], CLASS_SHARE_REJECTED)),
                 ),
             }  # fmt: skip
-        fit_fake_logits = deployed.logit(p_fake[0::2])
+        fit_fake_logits = l_fake[0::2]
         max_logit = float(np.max(fit_fake_logits))
         gamma = float(np.percentile(deployed.drs_f(fit_fake_logits, max_logit, 0.0), DRS_PERCENTILE))
         rules["drs"] = {"max_logit": max_logit, "gamma": gamma, "epsilon": 1e-6, "percentile": DRS_PERCENTILE}
@@ -257,12 +260,12 @@ class Judge:
             rule=rule or (DEFAULT_RULE if classed else "real-quantile"),
             classes_from=classes_from if classed else None,
         )
-        held_out = {"real": (p_real[1::2], None if not classed else real_classes[1::2]),
-                    "generated": (p_fake[1::2], None if not classed else fake_classes[1::2])}  # fmt: skip
+        held_out = {"real": (l_real[1::2], None if not classed else real_classes[1::2]),
+                    "generated": (l_fake[1::2], None if not classed else fake_classes[1::2])}  # fmt: skip
         self.info["acceptance"] = {
             name: {
-                kind: float(deployed.accepted(p, c, self.card, name, deployed.drs_rng(0, 0)).mean())
-                for kind, (p, c) in held_out.items()
+                kind: float(deployed.accepted(x, c, self.card, name, deployed.drs_rng(0, 0)).mean())
+                for kind, (x, c) in held_out.items()
             }
             for name in rules
         }
@@ -300,9 +303,13 @@ class Judge:
     def logits(self, images: np.ndarray, batch_size: int = 500) -> np.ndarray:
         return _batched(self.scorer, self._check(images), batch_size).reshape(-1)
 
+    def calibrated_logits(self, images: np.ndarray) -> np.ndarray:
+        """logit / T + b per image: the logit of the calibrated P(real), what the rules compare."""
+        return self.logits(images).astype(np.float64) / self.temperature + self.bias
+
     def scores(self, images: np.ndarray) -> np.ndarray:
         """Calibrated P(real) per image."""
-        return _sigmoid(self.logits(images) / self.temperature + self.bias)
+        return _sigmoid(self.calibrated_logits(images))
 
     def classes(self, images: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray | None:
         """Each image's class for the class rules: `labels` when classes come from labels,
@@ -325,7 +332,7 @@ class Judge:
         rule = rule or self.rule
         classes = self.classes(images, labels) if rule in deployed.CLASS_RULES else None
         try:
-            return deployed.accepted(self.scores(images), classes, self.card, rule,
+            return deployed.accepted(self.calibrated_logits(images), classes, self.card, rule,
                                      rng if rng is not None else deployed.drs_rng(0, 0))  # fmt: skip
         except deployed.SampleError as e:
             raise ZooError(str(e)) from e
@@ -352,12 +359,15 @@ class Judge:
     # === Saving and export ===
 
     def as_model(self) -> keras.Model:
-        """image -> p_real with the temperature folded in: the network that is exported."""
+        """image -> (p_real, logit), calibration folded in: the network that is exported.
+        The rules compare the calibrated logit, which keeps its precision where float32
+        P(real) rounds to 0 or 1."""
         image = keras.Input(shape=self.image_shape, name="image")
-        logit = self.scorer(image)
-        scaled = keras.layers.Rescaling(1.0 / self.temperature, offset=self.bias)(logit)
-        p_real = keras.layers.Activation("sigmoid", name="p_real", dtype="float32")(scaled)
-        return keras.Model(image, p_real, name="judge")
+        logit = keras.layers.Rescaling(
+            1.0 / self.temperature, offset=self.bias, name="logit", dtype="float32"
+        )(self.scorer(image))
+        p_real = keras.layers.Activation("sigmoid", name="p_real", dtype="float32")(logit)
+        return keras.Model(image, [p_real, logit], name="judge")
 
     def save(self, directory: str | os.PathLike) -> None:
         """judge.keras (the scorer) and judge.json (calibration, rules); the classifier is the

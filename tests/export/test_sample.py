@@ -140,3 +140,124 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
     assert len(lines) == 1 and lines[0].startswith("ganzoo-onnx-sample: error: ")
     assert re.search(message, lines[0]), lines[0]
     assert not target.parent.exists() or list(target.parent.iterdir()) == []
+
+
+SAMPLER = ROOT / "export" / "sample.py"
+ALLOWED = {"numpy", "onnxruntime", "PIL"}
+
+
+def test_sample_py_imports_only_the_standard_library_numpy_onnxruntime_and_pil():
+    import ast
+
+    tree = ast.parse(SAMPLER.read_text())
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names}  # fmt: skip
+    imported |= {node.module.split(".")[0] for node in ast.walk(tree)
+                 if isinstance(node, ast.ImportFrom) and node.level == 0}  # fmt: skip
+    assert not any(isinstance(n, ast.ImportFrom) and n.level for n in ast.walk(tree)), "a relative import"
+    outside = imported - set(sys.stdlib_module_names) - ALLOWED
+    assert not outside, f"sample.py imports {sorted(outside)}"
+    assert {"numpy", "onnxruntime", "PIL"} <= imported  # the check sees what it should
+
+
+@pytest.fixture(scope="module")
+def judged(tmp_path_factory):
+    """variant -> (model, judge, export folder) for a dcgan judged with a classifier's classes
+    and a cgan judged with its labels."""
+    from zoo.judge import Judge
+    from zoo.metrics.features import classifier_network
+
+    folders = {}
+    for variant in ("dcgan", "cgan"):
+        model = helpers.fit_briefly(helpers.tiny(variant))
+        real, labels = helpers.structured_images(400, seed=3), np.arange(400) % helpers.NUM_CLASSES
+        inputs = model.sample_inputs(400, 4)
+        fake = model.generate(400, inputs=inputs)
+        if variant == "dcgan":
+            judge = Judge.from_discriminator(model)
+            judge.classifier, judge.info["classes_from"] = classifier_network((28, 28, 1), 3), "classifier"
+            real_classes, fake_classes, k = judge.classes(real), judge.classes(fake), 3
+        else:
+            judge = Judge.train_critic(model, real, epochs=1)
+            real_classes, fake_classes, k = labels, inputs["label"], helpers.NUM_CLASSES
+        judge.calibrate(
+            real, fake, 0.9, real_classes, fake_classes, k, judge.info.get("classes_from", "label")
+        )
+        # Networks this small tell real from fake at once: the precision rule gets a threshold
+        # that accepts about half the samples, so that its parity is tested on both verdicts.
+        judge.threshold = float(np.median(judge.scores(fake)))
+        out = tmp_path_factory.mktemp(f"judged-{variant}") / "export"
+        artifacts.export_model(model, out, judge=judge)
+        folders[variant] = (model, judge, out)
+    return folders
+
+
+def test_the_folder_carries_its_sampler_listed_in_the_manifest(judged):
+    from importlib.metadata import version
+
+    _, _, out = judged["dcgan"]
+    listed = manifest.read(out)
+    assert (out / "sample.py").read_bytes() == SAMPLER.read_bytes()  # one source
+    assert listed["files"]["sample.py"] == manifest.sha256(out / "sample.py")
+    assert listed["files"]["requirements.txt"] == manifest.sha256(out / "requirements.txt")
+    assert {"classifier.onnx", "judge.onnx"} <= listed["files"].keys()
+    pins = [line for line in (out / "requirements.txt").read_text().splitlines() if not line.startswith("#")]
+    assert pins == [f"{name}=={version(name)}" for name in ("numpy", "onnxruntime", "pillow")]
+
+
+@pytest.mark.parametrize("variant", ["dcgan", "cgan"])
+@pytest.mark.parametrize("rule", ["class-share", "precision", "drs"])
+def test_filtering_in_onnxruntime_keeps_what_the_python_judge_keeps(judged, variant, rule):
+    model, judge, out = judged[variant]
+    want, want_rate = judge.filter(model, 40, seed=2, rule=rule)
+    got, rate = sampler.Exported(out).filtered(40, seed=2, rule=rule)
+    assert rate == want_rate and 0 < rate < 1
+    np.testing.assert_allclose(got, want, atol=1e-4)
+
+
+def test_sample_py_runs_alone_in_a_fresh_environment(judged, tmp_path):
+    """Only numpy, onnxruntime and pillow in a new virtual environment, the folder moved away."""
+    _, judge, out = judged["dcgan"]
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
+    python = venv / "bin" / "python"
+    install = subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "-r", str(out / "requirements.txt")],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    if install.returncode != 0:
+        pytest.skip(
+            f"cannot install the requirements offline: {(install.stderr.strip().splitlines() or ['?'])[-1]}"
+        )
+    listed = subprocess.run(
+        [str(python), "-m", "pip", "list", "--format", "freeze"], capture_output=True, text=True
+    )
+    names = {line.split("==")[0].lower() for line in listed.stdout.split()}
+    assert not names & {"tensorflow", "keras", "gan-zoo"}, names
+    moved = tmp_path / "elsewhere" / "model"
+    shutil.copytree(out, moved)
+    run = subprocess.run([str(python), "sample.py", "--n", "16", "--out", "grid.png"],
+                         cwd=moved, capture_output=True, text=True)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    np.testing.assert_array_equal(np.asarray(Image.open(moved / "grid.png")),
+                                  _png(sampler.sample(out, 16)))  # fmt: skip
+    run = subprocess.run([str(python), "sample.py", "--n", "16", "--filter", "judge", "--out", "kept.npy"],
+                         cwd=moved, capture_output=True, text=True)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert f"the judge ({judge.rule}) accepted" in run.stdout
+    kept = np.load(moved / "kept.npy")
+    assert kept.shape == (16, 28, 28, 1) and judge.accept(kept, rule="class-share").mean() > 0.9
+
+
+def _png(samples):
+    picture = images.grid(samples)
+    return picture[..., 0].repeat(2, axis=0).repeat(2, axis=1)
+
+
+def test_filter_without_a_judge_and_rule_without_filter_are_one_line_errors(exports, tmp_path, capsys):
+    _, out = exports["dcgan"]
+    assert sampler.main([str(out), "--filter", "judge", "--out", str(tmp_path / "a.png")]) == 2
+    assert sampler.main([str(out), "--rule", "drs", "--out", str(tmp_path / "a.png")]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert "exported without a judge" in lines[0] and "needs --filter judge" in lines[1]
+    assert not list(tmp_path.iterdir())

@@ -104,7 +104,9 @@ def test_exported_form_folds_the_temperature_and_round_trips(trained_dcgan, tmp_
     judge = Judge.from_discriminator(trained_dcgan)
     judge.temperature, judge.threshold, judge.bias = 3.0, 0.4, -0.5
     images = trained_dcgan.generate(16)
-    np.testing.assert_allclose(judge.as_model()(images).numpy().ravel(), judge.scores(images), atol=1e-6)
+    p_real, logit = (x.numpy().ravel() for x in judge.as_model()(images))
+    np.testing.assert_allclose(p_real, judge.scores(images), atol=1e-6)
+    np.testing.assert_allclose(logit, judge.calibrated_logits(images), atol=1e-5)
     judge.save(tmp_path)
     loaded = Judge.load(tmp_path)
     assert (loaded.temperature, loaded.threshold, loaded.bias) == (3.0, 0.4, -0.5)
@@ -165,8 +167,7 @@ def test_drs_keeps_with_probability_sigmoid_f():
     assert np.all(np.diff(f[:3]) > 0) and f[2] > 10 and f[3] == f[2]  # monotone, capped at l_max
     assert f[0] == pytest.approx(-5 - np.log1p(-np.exp(-5 - 1e-6)))
     card = {"rules": {"drs": {"max_logit": 0.0, "gamma": 0.0}}}
-    p = np.full(20_000, 1 / (1 + np.exp(1.0)))  # logit -1
-    kept = deployed.accepted(p, None, card, "drs", np.random.default_rng(0))
+    kept = deployed.accepted(np.full(20_000, -1.0), None, card, "drs", np.random.default_rng(0))
     assert kept.mean() == pytest.approx(1 / (1 + np.exp(-deployed.drs_f(-1.0, 0.0, 0.0))), abs=0.01)
 
 
