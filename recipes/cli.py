@@ -129,7 +129,8 @@ def _parser() -> argparse.ArgumentParser:
     judge.add_argument("run", metavar="RUN_OR_PRESET", help=trained)
     judge.add_argument("images", nargs="*", type=Path, help="PNG files or .npy arrays of images in [-1, 1]")
     judge.add_argument("--fit", action="store_true", help="(re)fit the judge on held-out data")
-    judge.add_argument("--source", choices=["discriminator", "critic"], default="discriminator")
+    source_help = "with --fit: the scorer (default: discriminator; a preset keeps its own)"
+    judge.add_argument("--source", choices=["discriminator", "critic"], help=source_help)
     judge.add_argument("--target-precision", type=float, default=0.9, help="the precision rule's target")
     judge.add_argument(
         "--rule",
@@ -390,12 +391,15 @@ def _judge(args) -> int:
     if not 0 < args.target_precision <= 1:
         raise ZooError(f"--target-precision must be in (0, 1], got {args.target_precision}")
     if args.fit:
-        if trained.kind != "run":
-            raise ZooError(f"{args.run} is a preset; its judge ships with it (fit one on a run directory)")
-        from recipes.training import fit_judge
+        if trained.kind == "preset":  # rewrites the preset's judge/ and its card's sha256
+            from recipes.presets import refit_judge
 
-        judge = fit_judge(trained.model(), trained.dataset, trained.path, args.source, args.target_precision,
-                          args.rule)  # fmt: skip
+            judge = refit_judge(trained, args.source, args.target_precision, args.rule)
+        else:
+            from recipes.training import fit_judge
+
+            judge = fit_judge(trained.model(), trained.dataset, trained.path, args.source or "discriminator",
+                              args.target_precision, args.rule)  # fmt: skip
         print(judge_card(judge))
     if args.images:
         judge = _judge_of(trained)
@@ -404,7 +408,6 @@ def _judge(args) -> int:
         if rule in CLASS_RULES and judge.classes_from == "label":
             rule = "real-quantile"  # files come without labels
         verdicts = judge.accept(images, rule=rule)
-        print(f"# P(real) and verdict under the {rule} rule")
         for name, score, ok in zip(names, judge.scores(images), verdicts, strict=True):
             print(f"{name}\t{score:.4f}\t{'accept' if ok else 'reject'}")
     return 0

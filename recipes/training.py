@@ -294,8 +294,10 @@ def fit_judge(
     source: str = "discriminator",
     target_precision: float = 0.9,
     rule: str | None = None,
+    folder: str | os.PathLike | None = None,
 ):
-    """Builds, calibrates and saves the run's judge (run_dir/judge/) on held-out real images.
+    """Builds, calibrates and saves the run's judge (run_dir/judge/, or `folder`) on held-out
+    real images.
 
     The test split's half A is the metrics' reference; the judge uses half B: the critic
     trains on its first half, calibration uses the rest against fresh samples. Each image's
@@ -334,7 +336,7 @@ def fit_judge(
     judge.info["dataset"] = dataset
     judge.calibrate(calibration, fake, target_precision, real_classes, fake_classes, num_classes,
                     classes_from, rule)  # fmt: skip
-    judge.save(Path(run_dir) / "judge")
+    judge.save(Path(folder) if folder is not None else Path(run_dir) / "judge")
     return judge
 
 

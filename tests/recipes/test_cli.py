@@ -9,6 +9,7 @@ from PIL import Image
 
 from recipes.cli import main
 from zoo import presets
+from zoo.files import sha256
 
 
 def run_cli(*args, env=None):
@@ -160,7 +161,15 @@ def test_a_run_becomes_a_preset_that_every_command_takes(tmp_path, fashion_mnist
     assert "label_accuracy" in out and "frechet_distance" in out
     assert sorted(p.name for p in preset.rglob("*")) == before  # a preset's figures stay on its card
     assert "is a preset; give the export folder" in one_line_error(capsys, ["export", str(preset)])
-    assert "its judge ships with it" in one_line_error(capsys, ["judge", str(preset), "--fit"])
+    old_card = json.loads((preset / "preset.json").read_text())
+    assert main(["judge", str(preset), "--fit"]) == 0  # refits the preset's judge, rewrites its card
+    assert "class-share" in capsys.readouterr().out
+    card = json.loads((preset / "preset.json").read_text())
+    assert card["files"]["judge/judge.json"] == sha256(preset / "judge" / "judge.json")
+    assert {k: v for k, v in card["files"].items() if not k.startswith("judge/")} == {
+        k: v for k, v in old_card["files"].items() if not k.startswith("judge/")
+    }
+    presets.locate(preset).verify()
     assert main(["export", str(preset), "--out", str(tmp_path / "export")]) == 0
     manifest = json.loads((tmp_path / "export" / "manifest.json").read_text())
     assert manifest["variant"] == "cgan" and "judge.onnx" in manifest["files"]
