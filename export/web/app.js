@@ -1,6 +1,7 @@
 // Samples an exported gan-zoo generator in the browser with onnxruntime-web (wasm backend).
-// The page lives in <export>/web/; it reads ../manifest.json and ../generator.onnx and loads
-// onnxruntime-web from its own folder, so it needs no network beyond the server it came from.
+// The page lives in <export>/web/; it reads ../manifest.json and ../generator.onnx (and, when
+// the export has a judge, ../judge.onnx and, for class rules from a classifier, ../classifier.onnx)
+// and loads onnxruntime-web from its own folder, so it needs no network beyond its server.
 import * as ort from "./ort.wasm.bundle.min.mjs";
 
 // The .wasm from this folder. Only the wasm path is set: a folder prefix would also make the
@@ -13,6 +14,9 @@ const PAD = 2; // pixels between grid cells, as zoo/images.py draws grids
 const GRID_ZOOM = 3;
 const FOCUS_ZOOM = 8;
 const Z_RANGE = 3; // z sliders span [-3, 3]
+const ACCEPTED = [0, 200, 80]; // the frame of a sample the judge accepts
+const REJECTED = [220, 40, 40]; // and of one it rejects
+const MAX_ROUNDS = 50; // "only good enough" gives up after this many grids' worth of draws
 
 // mulberry32: a small seeded uniform generator; "new samples" moves to the next seed.
 function uniformSource(seed) {
@@ -75,6 +79,68 @@ class Generator {
   }
 }
 
+// The judge's rules, as export/sample.py applies them (`accepted` there): thresholds are
+// P(real) values compared on the calibrated-logit scale.
+function logitOf(p) {
+  if (p <= 0) return -Infinity;
+  if (p >= 1) return Infinity;
+  return Math.log(p) - Math.log1p(-p);
+}
+
+function drsF(logit, maxLogit, gamma, epsilon) {
+  const d = Math.min(logit - maxLogit, 0);
+  return d - Math.log1p(-Math.exp(d - epsilon)) - gamma;
+}
+
+const CLASS_RULES = new Set(["class-real-quantile", "class-share"]);
+
+class Judge {
+  constructor(manifest, session, classifier) {
+    this.card = manifest.judge_calibration;
+    this.rule = this.card.rule ?? "precision";
+    this.params = this.card.rules?.[this.rule];
+    if (!this.params) throw new Error(`the judge has no ${this.rule} rule`);
+    this.session = session;
+    this.classifier = classifier; // for class rules of an unconditional GAN
+    this.classifierOutput = manifest.classifier?.outputs[0].name;
+    this.classesFrom = this.card.classes_from ?? null;
+  }
+
+  accepts(logit, cls, uniform) {
+    const p = this.params;
+    if (CLASS_RULES.has(this.rule)) return logit >= logitOf(p.thresholds[cls]);
+    if (this.rule === "drs") {
+      const keep = 1 / (1 + Math.exp(-drsF(logit, p.max_logit, p.gamma, p.epsilon ?? 1e-6)));
+      return uniform() < keep;
+    }
+    return logit >= logitOf(p.threshold);
+  }
+
+  // images: G's output tensor; inputs: what G was fed. -> [{pReal, logit, cls, accepted}]
+  async judge(images, inputs, uniform) {
+    const out = await this.session.run({ image: images });
+    const pReal = out.p_real.data;
+    const logits = out.logit.data;
+    const n = images.dims[0];
+    let classes = null;
+    if (this.classesFrom === "label") classes = inputs.label;
+    else if (this.classesFrom === "classifier") {
+      const scores = (await this.classifier.run({ image: images }))[this.classifierOutput];
+      const k = scores.dims[1];
+      classes = Array.from({ length: n }, (_, i) => {
+        let best = 0;
+        for (let j = 1; j < k; j++) if (scores.data[i * k + j] > scores.data[i * k + best]) best = j;
+        return best;
+      });
+    }
+    if (CLASS_RULES.has(this.rule) && !classes) throw new Error(`the ${this.rule} rule needs classes`);
+    return Array.from({ length: n }, (_, i) => {
+      const cls = classes ? classes[i] : null;
+      return { pReal: pReal[i], logit: logits[i], cls, accepted: this.accepts(logits[i], cls, uniform) };
+    });
+  }
+}
+
 // Writes example `index` of an NHWC tensor in [-1, 1] into `pixels` (RGBA) at (x0, y0).
 function paint(pixels, width, tensor, index, x0, y0) {
   const [, h, w, c] = tensor.dims;
@@ -93,6 +159,22 @@ function paint(pixels, width, tensor, index, x0, y0) {
   }
 }
 
+// A one-pixel frame just outside the cell at (x0, y0): in the padding, so the image is untouched.
+function frame(pixels, width, x0, y0, w, h, colour) {
+  const put = (x, y) => {
+    const to = (y * width + x) * 4;
+    pixels.set([...colour, 255], to);
+  };
+  for (let x = x0 - 1; x <= x0 + w; x++) {
+    put(x, y0 - 1);
+    put(x, y0 + h);
+  }
+  for (let y = y0; y < y0 + h; y++) {
+    put(x0 - 1, y);
+    put(x0 + w, y);
+  }
+}
+
 function sizeCanvas(canvas, width, height, zoom) {
   canvas.width = width;
   canvas.height = height;
@@ -101,9 +183,11 @@ function sizeCanvas(canvas, width, height, zoom) {
 }
 
 class Page {
-  constructor(manifest, generator) {
+  constructor(manifest, generator, judge) {
     this.manifest = manifest;
     this.generator = generator;
+    this.judge = judge; // null when the export has no judge
+    this.onlyGood = false;
     [this.h, this.w, this.c] = manifest.image_shape;
     this.discrete = discreteInput(manifest);
     this.cols = this.discrete ? this.discrete.size : 4;
@@ -117,8 +201,8 @@ class Page {
   }
 
   // Draws G's inputs for the grid, the way the zoo does: discrete values cycle by column.
-  drawInputs() {
-    const uniform = uniformSource(this.seed);
+  drawInputs(seed) {
+    const uniform = uniformSource(seed);
     const inputs = { z: [] };
     for (let i = 0; i < this.n; i++) {
       inputs.z.push(Array.from({ length: this.manifest.latent_dim }, () => normal(uniform)));
@@ -141,28 +225,106 @@ class Page {
     return Object.fromEntries(Object.entries(this.inputs).map(([name, rows]) => [name, [rows[0]]]));
   }
 
+  // DRS draws its chances from here: seeded by the grid, so a grid's verdicts are reproducible.
+  chances(seed) {
+    return uniformSource(seed ^ 0x5eed);
+  }
+
+  // One grid of fresh samples, judged when there is a judge.
+  async drawOnce() {
+    const inputs = this.drawInputs(this.seed);
+    const images = await this.generator.run(inputs);
+    const verdicts = this.judge ? await this.judge.judge(images, inputs, this.chances(this.seed)) : null;
+    return { inputs, images, verdicts };
+  }
+
+  // "Only good enough": draws grids until every cell holds an accepted sample; a cell of a
+  // column keeps that column's class (or code value), so the grid stays one column per value.
+  async drawAccepted() {
+    const picked = new Array(this.n).fill(null);
+    for (let round = 0; round < MAX_ROUNDS && picked.includes(null); round++) {
+      const seed = this.seed * MAX_ROUNDS + round;
+      const inputs = this.drawInputs(seed);
+      const images = await this.generator.run(inputs);
+      const verdicts = await this.judge.judge(images, inputs, this.chances(seed));
+      verdicts.forEach((verdict, j) => {
+        if (!verdict.accepted) return;
+        const slot = picked.findIndex((p, i) => p === null && (!this.discrete || i % this.cols === j % this.cols));
+        if (slot >= 0) picked[slot] = { inputs, j, verdict };
+      });
+    }
+    if (picked.includes(null)) {
+      throw new Error(`the judge accepted too few samples in ${MAX_ROUNDS} grids; turn "only good enough" off`);
+    }
+    const inputs = Object.fromEntries(
+      Object.keys(picked[0].inputs).map((name) => [name, picked.map((p) => p.inputs[name][p.j])]),
+    );
+    return { inputs, images: await this.generator.run(inputs), verdicts: picked.map((p) => p.verdict) };
+  }
+
+  cellOrigin(i) {
+    return [PAD + (i % this.cols) * (this.w + PAD), PAD + Math.floor(i / this.cols) * (this.h + PAD)];
+  }
+
   async resample() {
-    this.inputs = this.drawInputs();
-    const images = await this.generator.run(this.inputs);
+    const drawn = this.onlyGood && this.judge ? await this.drawAccepted() : await this.drawOnce();
+    this.inputs = drawn.inputs;
+    this.verdicts = drawn.verdicts;
     const ctx = this.grid.getContext("2d");
     const picture = ctx.createImageData(this.grid.width, this.grid.height);
     for (let i = 3; i < picture.data.length; i += 4) picture.data[i] = 255; // opaque black padding
     for (let i = 0; i < this.n; i++) {
-      const row = Math.floor(i / this.cols);
-      const col = i % this.cols;
-      paint(picture.data, this.gridWidth, images, i, PAD + col * (this.w + PAD), PAD + row * (this.h + PAD));
+      const [x0, y0] = this.cellOrigin(i);
+      paint(picture.data, this.gridWidth, drawn.images, i, x0, y0);
+      if (this.verdicts) {
+        frame(picture.data, this.gridWidth, x0, y0, this.w, this.h, this.verdicts[i].accepted ? ACCEPTED : REJECTED);
+      }
     }
     ctx.putImageData(picture, 0, 0);
     this.buildControls();
-    await this.redrawFirst();
+    await this.redrawFirst(false);
   }
 
-  async redrawFirst() {
-    const image = await this.generator.run(this.first());
+  // Redraws the first sample from the controls; `rejudge`: judge it again (its inputs moved).
+  async redrawFirst(rejudge = true) {
+    const inputs = this.first();
+    const image = await this.generator.run(inputs);
     const cell = this.grid.getContext("2d").createImageData(this.w, this.h);
     paint(cell.data, this.w, image, 0, 0, 0);
-    this.grid.getContext("2d").putImageData(cell, PAD, PAD);
+    const ctx = this.grid.getContext("2d");
+    ctx.putImageData(cell, PAD, PAD);
     this.focus.getContext("2d").putImageData(cell, 0, 0);
+    if (this.judge) {
+      if (rejudge) {
+        [this.verdicts[0]] = await this.judge.judge(image, inputs, this.chances(this.seed + 0x1000));
+        const ring = ctx.getImageData(PAD - 1, PAD - 1, this.w + 2, this.h + 2);
+        frame(ring.data, this.w + 2, 1, 1, this.w, this.h, this.verdicts[0].accepted ? ACCEPTED : REJECTED);
+        ctx.putImageData(ring, PAD - 1, PAD - 1);
+      }
+      this.describe();
+    }
+  }
+
+  // The judge's line: how many of the grid it accepts, and the sample under the pointer.
+  describe(index = null) {
+    const line = document.getElementById("verdict");
+    const kept = this.verdicts.filter((v) => v.accepted).length;
+    let text = `judge (${this.judge.rule}): ${kept} of ${this.n} accepted, green frame; rejected: red.`;
+    if (index !== null) {
+      const v = this.verdicts[index];
+      const cls = v.cls === null ? "" : ` (class ${v.cls})`;
+      text = `sample ${index}${cls}: P(real) ${v.pReal.toFixed(4)}, ${v.accepted ? "accepted" : "rejected"}`;
+    }
+    line.textContent = text;
+  }
+
+  cellAt(event) {
+    const x = Math.floor(event.offsetX / GRID_ZOOM) - PAD;
+    const y = Math.floor(event.offsetY / GRID_ZOOM) - PAD;
+    const col = Math.floor(x / (this.w + PAD));
+    const row = Math.floor(y / (this.h + PAD));
+    if (x < 0 || y < 0 || col >= this.cols || row >= ROWS) return null;
+    return row * this.cols + col;
   }
 
   buildControls() {
@@ -235,14 +397,24 @@ function redrawSoon() {
   });
 }
 
+async function session(file) {
+  const model = await (await fetchOk(`../${file}`)).arrayBuffer();
+  return ort.InferenceSession.create(model, { executionProviders: ["wasm"] });
+}
+
 async function load() {
   const manifest = await (await fetchOk("../manifest.json")).json();
   if (manifest.image_layout !== "NHWC" || manifest.latent_distribution !== "standard_normal") {
     throw new Error("this page reads NHWC images from a standard-normal latent only");
   }
-  const model = await (await fetchOk(`../${manifest.generator.onnx}`)).arrayBuffer();
-  const session = await ort.InferenceSession.create(model, { executionProviders: ["wasm"] });
-  page = new Page(manifest, new Generator(manifest, session));
+  const generator = new Generator(manifest, await session(manifest.generator.onnx));
+  let judge = null;
+  if (manifest.judge && manifest.judge_calibration) {
+    const classes = manifest.judge_calibration.classes_from === "classifier";
+    const classifier = classes ? await session(manifest.classifier.onnx) : null;
+    judge = new Judge(manifest, await session(manifest.judge.onnx), classifier);
+  }
+  page = new Page(manifest, generator, judge);
   await page.resample();
   const [h, w, c] = manifest.image_shape;
   status.textContent =
@@ -256,6 +428,19 @@ async function load() {
       await page.resample();
     }),
   );
+  if (judge) {
+    const toggle = document.getElementById("only-good");
+    document.getElementById("judging").hidden = false;
+    toggle.disabled = false;
+    toggle.addEventListener("change", () =>
+      schedule(async () => {
+        page.onlyGood = toggle.checked;
+        await page.resample();
+      }),
+    );
+    page.grid.addEventListener("mousemove", (event) => page.describe(page.cellAt(event)));
+    page.grid.addEventListener("mouseleave", () => page.describe());
+  }
 }
 
 const ready = load();
@@ -271,4 +456,5 @@ window.ganzoo = {
   },
   idle: () => queue,
   inputs: () => page?.inputs, // what the grid was drawn from (the first sample: the controls)
+  verdicts: () => page?.verdicts ?? null, // the judge's, per grid cell: {pReal, logit, cls, accepted}
 };

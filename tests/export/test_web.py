@@ -15,6 +15,7 @@ import pytest
 
 import recipes
 from export import artifacts, manifest
+from export import sample as sampler
 from export import web as web_page
 from recipes import cli
 from tests import helpers
@@ -100,7 +101,9 @@ def browsed(request, tmp_path_factory):
     """(export folder, manifest, driver results): `ganzoo export RUN --web`, then the page."""
     _require_page_tools()
     run = tmp_path_factory.mktemp(request.param)
-    helpers.fit_briefly(helpers.tiny(request.param)).save(run / "final.keras")
+    model = helpers.fit_briefly(helpers.tiny(request.param))
+    model.save(run / "final.keras")
+    _judge(model, request.param).save(run / "judge")
     recipe = recipes.get(f"{request.param}-fashion-mnist")  # a run directory holds its recipe too
     (run / "config.json").write_text(json.dumps(recipe.to_dict()))
     assert cli.main(["export", str(run), "--web"]) == 0
@@ -110,11 +113,56 @@ def browsed(request, tmp_path_factory):
     return out, written, cases, _browse(out, cases)
 
 
+def _judge(model, variant: str):
+    """The run's judge: cgan's a critic classing samples by label, infogan's its discriminator
+    classing them with the shipped classifier; the class-share rule rejects 30% per class."""
+    from zoo.judge import Judge
+    from zoo.metrics.features import DomainClassifier
+
+    real = helpers.structured_images(200, seed=8)
+    inputs = model.sample_inputs(200, 9)
+    fake = model.generate(200, inputs=inputs)
+    if variant == "cgan":
+        judge = Judge.train_critic(model, real, epochs=1)
+        classes, k = (np.arange(200) % helpers.NUM_CLASSES, inputs["label"]), helpers.NUM_CLASSES
+        source = "label"
+    else:
+        judge = Judge.from_discriminator(model)
+        judge.classifier = DomainClassifier.shipped("fashion_mnist").network
+        judge.info.update(classes_from="classifier", dataset="fashion_mnist")
+        classes, k, source = (judge.classes(real), judge.classes(fake)), 10, "classifier"
+    return judge.calibrate(real, fake, 0.9, *classes, k, source, rule="class-share")
+
+
+def _python_verdicts(out: Path, written: dict, inputs: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(P(real), calibrated logit, accepted) of the judge on G's images for `inputs`, in Python."""
+    images = _generator(out, inputs)
+    exported = sampler.Exported(out, written)
+    logits = exported.judge_logits(images)
+    classes = exported.classes(images, {k: np.asarray(v) for k, v in inputs.items()})
+    card = written["judge_calibration"]
+    return exported.p_real(images), logits, sampler.accepted(logits, classes, card)
+
+
+def _frame_colours(snapshot: dict, cols: int) -> list[tuple]:
+    """The colour of each cell's frame (its top-left corner, in the padding)."""
+    grid = _canvas(snapshot, "grid")
+    cells = range(len(snapshot["verdicts"]))
+    return [tuple(int(v) for v in grid[1 + (i // cols) * 30, 1 + (i % cols) * 30, :3]) for i in cells]
+
+
+ACCEPTED, REJECTED = (0, 200, 80), (220, 40, 40)
+
+
 def _grid(out: Path, written: dict, snapshot: dict) -> np.ndarray:
     """The grid canvas the page should show for its inputs, as zoo.images draws grids."""
+    return images.grid(_generator(out, snapshot["inputs"]), cols=_cols(written))
+
+
+def _cols(written: dict) -> int:
+    """The page's columns: one per class or categorical code value."""
     codes = (written["codes"] or {}).values()
-    cols = written["num_classes"] or next(c["size"] for c in codes if c["kind"] == "categorical")
-    return images.grid(_generator(out, snapshot["inputs"]), cols=cols)
+    return written["num_classes"] or next(c["size"] for c in codes if c["kind"] == "categorical")
 
 
 def _canvas(snapshot: dict, name: str) -> np.ndarray:
@@ -127,8 +175,12 @@ def _assert_shows(out, written, snapshot):
     want = _grid(out, written, snapshot)[..., 0].astype(np.int32)
     assert grid.shape[:2] == want.shape
     assert np.all(grid[..., 3] == 255)
+    cells = np.zeros(want.shape, bool)  # the images; the padding between them holds the judge's frames
+    for y in range(2, want.shape[0], 30):
+        for x in range(2, want.shape[1], 30):
+            cells[y : y + 28, x : x + 28] = True
     for channel in range(3):  # gray images: R = G = B
-        diff = np.abs(grid[..., channel] - want)
+        diff = np.abs(grid[..., channel] - want)[cells]
         # wasm and Python runs differ by ~1e-7, which flips the rounding of a rare pixel
         assert diff.max() <= 1 and np.mean(diff > 0) < 0.01, (diff.max(), np.mean(diff > 0))
     first = grid[2 : 2 + 28, 2 : 2 + 28]
@@ -192,3 +244,35 @@ def test_without_onnxruntime_web_export_fails_and_writes_nothing(tmp_path, monke
     with pytest.raises(ZooError, match="run `make web`"):
         artifacts.export_model(helpers.tiny("dcgan"), out, web=True)
     assert list((tmp_path / "run").iterdir()) == []
+
+
+def test_the_page_shows_the_judges_verdicts_as_python_computes_them(browsed):
+    out, written, _, result = browsed
+    for name in ("loaded", "resampled"):
+        shown = result[name]
+        verdicts = shown["verdicts"]
+        p_real, logits, accepted = _python_verdicts(out, written, shown["inputs"])
+        assert len(verdicts) == len(p_real) == len(shown["inputs"]["z"])
+        np.testing.assert_allclose([v["pReal"] for v in verdicts], p_real, atol=1e-4)
+        np.testing.assert_allclose([v["logit"] for v in verdicts], logits, atol=1e-4, rtol=1e-5)
+        got = np.array([v["accepted"] for v in verdicts])
+        thresholds = np.array(written["judge_calibration"]["rules"]["class-share"]["thresholds"])
+        classes = np.array([v["cls"] for v in verdicts])
+        near = np.abs(logits - np.array([sampler.logit_of(t) for t in thresholds[classes]])) < 1e-4
+        np.testing.assert_array_equal(got[~near], accepted[~near])
+        assert got.any() and not got.all()  # the grid shows both verdicts
+        assert _frame_colours(shown, _cols(written)) == [ACCEPTED if a else REJECTED for a in got]
+        assert f"{int(got.sum())} of {len(got)} accepted" in shown["verdict"]
+
+
+def test_only_good_enough_leaves_only_accepted_samples(browsed):
+    out, written, _, result = browsed
+    filtered = result["filtered"]
+    assert all(v["accepted"] for v in filtered["verdicts"])
+    _, _, accepted = _python_verdicts(out, written, filtered["inputs"])
+    assert accepted.all()  # Python's judge accepts every sample on the canvas
+    _assert_shows(out, written, filtered)  # the canvas is G on those inputs
+    cols = _cols(written)
+    assert set(_frame_colours(filtered, cols)) == {ACCEPTED}
+    discrete = "label" if written["num_classes"] else "code_cat"
+    assert filtered["inputs"][discrete] == [i % cols for i in range(len(filtered["inputs"]["z"]))]

@@ -1,5 +1,7 @@
 // Drives the sampling page in headless Chromium with playwright-core (from export/web/node_modules).
-// Reads a job as JSON on stdin: {url, chromium, cases: [{z, extra}]}; prints the results as JSON.
+// Reads a job as JSON on stdin: {url, chromium, cases: [{z, extra}]}; prints the results as JSON:
+// what the page shows after loading, after a slider moves, after "new samples" and, when the
+// export has a judge, after "only good enough" is ticked.
 // Every request the browser makes is recorded; any not addressed to 127.0.0.1 is refused.
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -48,7 +50,13 @@ try {
         const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
         return { width: canvas.width, height: canvas.height, rgba: Array.from(data) };
       };
-      return { inputs: window.ganzoo.inputs(), grid: read("grid"), focus: read("focus") };
+      return {
+        inputs: window.ganzoo.inputs(),
+        verdicts: window.ganzoo.verdicts(),
+        verdict: document.getElementById("verdict").textContent,
+        grid: read("grid"),
+        focus: read("focus"),
+      };
     });
 
   await page.goto(job.url);
@@ -75,6 +83,13 @@ try {
     await page.click("#resample");
     await page.evaluate(() => window.ganzoo.idle());
     result.resampled = await snapshot();
+
+    // "only good enough" redraws until the grid holds accepted samples only.
+    if (await page.isEnabled("#only-good")) {
+      await page.check("#only-good");
+      await page.evaluate(() => window.ganzoo.idle());
+      result.filtered = await snapshot();
+    }
   }
 } finally {
   await browser.close();
