@@ -17,7 +17,7 @@ PRESET_BUDGET ?= 900
 PRESET_RUNS ?= runs/presets
 PIN ?=  # e.g. PIN="taskset -c 1": the shipped presets were trained on one core each
 
-.PHONY: setup data web demo test lint clean presets zoo-table
+.PHONY: setup data web demo test lint clean presets zoo-table web-screenshot
 
 setup: $(STAMP)
 
@@ -76,3 +76,7 @@ test: setup data web lint
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache $(WEB)/node_modules
+
+# Redraws docs/web-page.png: the sampling page, with its judge, on the DCGAN preset's export.
+web-screenshot: setup web
+	$(BIN)/python docs/web_page_screenshot.py

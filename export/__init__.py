@@ -1,5 +1,6 @@
-"""The deployment contract: G and D as SavedModel and ONNX, with manifest.json.
+"""The deployment contract: G, D and the judge as SavedModel, ONNX and LiteRT, with manifest.json.
 
-`export.artifacts` writes an export folder (TensorFlow); `export.manifest` reads and
-verifies one without TensorFlow.
+`export.artifacts` writes an export folder (TensorFlow); `export.sample` is the standalone
+sampler every folder carries (numpy, onnxruntime and pillow only; it reads and verifies the
+manifest and applies the judge's rules); `export.manifest` is its reading for the project.
 """

@@ -202,12 +202,12 @@ def cgan_export(cgan, tmp_path_factory):
 @example(n=5, seed=0, label=None)
 @example(n=3, seed=1, label=helpers.NUM_CLASSES - 1)
 def test_onnx_sample_works_or_raises_zoo_error(cgan_export, n, seed, label):
-    from export import sample as onnx_sampler
+    from export import sample as sampler
 
     valid_label = label is None or (type(label) is int and 0 <= label < helpers.NUM_CLASSES)
     try:
-        images = onnx_sampler.sample(cgan_export, n, seed=seed, label=label)
-    except onnx_sampler.SampleError:
+        images = sampler.sample(cgan_export, n, seed=seed, label=label)
+    except sampler.SampleError:
         assert not (n >= 1 and seed >= 0 and valid_label), "valid input refused"
         return
     assert valid_label, f"label {label!r} accepted"
@@ -226,14 +226,14 @@ ARGS = st.sampled_from(TOKENS)
 @example(argv=["EXPORT", "--seed", "-1", "--out", "OUT.npy"])
 @example(argv=["EXPORT", "--n", "3", "--label", "2", "--out", "OUT.png"])
 def test_onnx_sample_command_exits_0_or_2(cgan_export, argv):
-    from export import sample as onnx_sampler
+    from export import sample as sampler
 
     with tempfile.TemporaryDirectory() as folder:
         names = {"EXPORT": str(cgan_export), "MISSING": str(Path(folder) / "missing")}
         names |= {f"OUT{s}": str(Path(folder) / f"out{s}") for s in (".png", ".npy", ".txt")}
         stderr = io.StringIO()
         with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
-            code = onnx_sampler.main([names.get(a, a) for a in argv])
+            code = sampler.main([names.get(a, a) for a in argv])
         err = stderr.getvalue().strip()
         written = sorted(p.name for p in Path(folder).iterdir())
         if code == 0:

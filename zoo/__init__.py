@@ -1,7 +1,7 @@
 """gan-zoo: GAN variants as keras.Models that train with `fit` and export to SavedModel/ONNX.
 
 Importing `zoo` alone loads no TensorFlow, so TF-free code (`zoo.errors`, `zoo.files`,
-`zoo.images`, `export.manifest`, `export.onnx_sampler`) can live in it. The first use of
+`zoo.images`, `export.manifest`) can live in it; `export.sample` needs no gan-zoo at all. The first use of
 `zoo.AdversarialModel`, `zoo.build`, `zoo.available`, `zoo.from_preset` or `zoo.register_variant` imports
 `zoo.variants`, which registers every variant; code that loads a `.keras` file without
 touching those first imports `zoo.variants` itself so `keras.models.load_model` finds them.

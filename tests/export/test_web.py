@@ -51,8 +51,9 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def _browse(folder: Path, cases: list[dict]) -> dict:
-    """Serves `folder` on 127.0.0.1 and runs the page driver on web/index.html."""
+def _browse(folder: Path, cases: list[dict], screenshot: Path | None = None) -> dict:
+    """Serves `folder` on 127.0.0.1 and runs the page driver on web/index.html (`screenshot`:
+    where it saves a picture of the page)."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=folder))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -61,6 +62,7 @@ def _browse(folder: Path, cases: list[dict]) -> dict:
             "url": f"http://127.0.0.1:{server.server_port}/web/index.html",
             "chromium": str(CHROMIUM),
             "cases": cases,
+            **({"screenshot": str(screenshot)} if screenshot else {}),
         }
         command = ["node", str(DRIVER)]
         done = subprocess.run(command, input=json.dumps(job), capture_output=True, text=True, timeout=180)

@@ -1,5 +1,6 @@
 // Drives the sampling page in headless Chromium with playwright-core (from export/web/node_modules).
-// Reads a job as JSON on stdin: {url, chromium, cases: [{z, extra}]}; prints the results as JSON:
+// Reads a job as JSON on stdin: {url, chromium, cases: [{z, extra}], screenshot?}; prints the
+// results as JSON (and with `screenshot`, saves a PNG of the page after "new samples"):
 // what the page shows after loading, after a slider moves, after "new samples" and, when the
 // export has a judge, after "only good enough" is ticked.
 // Every request the browser makes is recorded; any not addressed to 127.0.0.1 is refused.
@@ -83,6 +84,11 @@ try {
     await page.click("#resample");
     await page.evaluate(() => window.ganzoo.idle());
     result.resampled = await snapshot();
+
+    if (job.screenshot) {
+      await page.hover("#grid", { position: { x: 45, y: 45 } }); // the first sample's P(real)
+      await page.screenshot({ path: job.screenshot, fullPage: true });
+    }
 
     // "only good enough" redraws until the grid holds accepted samples only.
     if (await page.isEnabled("#only-good")) {
