@@ -17,6 +17,7 @@ import onnxruntime as ort
 import tensorflow as tf
 
 from export import manifest as manifest_lib
+from export import onnx_phases
 from export import sample as standalone_sampler
 from export import web as web_page
 from zoo import presets
@@ -115,7 +116,9 @@ def _write_saved_model(network, inputs, outputs, path: Path) -> None:
     archive.write_out(str(path), verbose=False)
 
 
-def _write_onnx(network, inputs, outputs, path: Path) -> None:
+def _write_onnx(network, inputs, outputs, path: Path) -> dict:
+    """The network as ONNX with the contract's names, its transposed convolutions rewritten
+    as phase convolutions where exact (`export.onnx_phases`); returns what that rewrite did."""
     signature = _signature(inputs)
     # Keras reads [spec] as one input and [[spec, spec, ...]] as a model of several.
     signature = signature if len(signature) == 1 else [signature]
@@ -131,8 +134,10 @@ def _write_onnx(network, inputs, outputs, path: Path) -> None:
         value.name = new
     for value in [*graph.input, *graph.output]:
         value.type.tensor_type.shape.dim[0].dim_param = "batch"
+    graph_model, rewritten = onnx_phases.rewrite(graph_model)
     onnx.checker.check_model(graph_model, full_check=True)
     onnx.save(graph_model, str(path))
+    return rewritten
 
 
 def _parity_inputs(model: AdversarialModel, name: str, inputs: list[dict], seed: int = 0) -> list[np.ndarray]:
@@ -249,7 +254,7 @@ def export_model(
         networks, parity, scales = {}, {}, {}
         for name, (network, inputs, outputs) in _network_io(model, judge).items():
             _write_saved_model(network, inputs, outputs, staging / name)
-            _write_onnx(network, inputs, outputs, staging / f"{name}.onnx")
+            rewritten = _write_onnx(network, inputs, outputs, staging / f"{name}.onnx")
             arrays = _parity_inputs(model, name, inputs)
             reference = _keras_outputs(network, inputs, outputs, arrays)
             diffs = _max_diffs(inputs, outputs, staging, name, arrays, reference)
@@ -277,6 +282,7 @@ def export_model(
                 "inputs": inputs,
                 "outputs": outputs,
                 **lite,
+                **({"onnx_rewrite": {"phase_convolutions": rewritten}} if rewritten["layers"] else {}),
             }
         manifest = {
             "format": manifest_lib.FORMAT,
