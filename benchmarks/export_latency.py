@@ -1,14 +1,12 @@
-"""Generator latency at batch 1 and throughput at batch 256, side by side:
-the Keras model, the exported SavedModel (TensorFlow) and the exported ONNX file
-(onnxruntime, default and tuned session options), with ratios and their parity, and
-each runtime's GFLOP/s against this machine's float32 matmul peak measured in the same
-run (the generator's FLOPs counted from its layers' shapes): the peak bounds what any
-float32 runtime can reach, so it says how much room a target ratio leaves.
+"""Generator latency at batch 1 and throughput at batch 256, side by side, for every
+shipped preset's generator (or one run's): the Keras model, the exported SavedModel
+(TensorFlow), the ONNX file as tf2onnx converts it and as the export writes it (transposed
+convolutions rewritten as phase convolutions, `export.onnx_phases`), all onnxruntime
+sessions with its default options; with ratios, parity, and each runtime's GFLOP/s against
+this machine's float32 matmul peak measured in the same run (the generator's FLOPs counted
+from its layers' shapes).
 
-    .venv/bin/python benchmarks/export_latency.py [--run RUN] [--repeats 200]
-
-Without --run it exports the default recipe's generator, untrained (speed does not
-depend on the weights).
+    .venv/bin/python benchmarks/export_latency.py [--run RUN_OR_PRESET] [--repeats 200]
 """
 
 import argparse
@@ -26,14 +24,12 @@ import onnxruntime as ort
 import tensorflow as tf
 from train_throughput import macs, matmul_peak  # this folder is on sys.path when run as a script
 
-import recipes
-from export.artifacts import export_model
-from recipes.training import build_model
-from zoo import data
-from zoo.presets import locate
+from export.artifacts import _network_io, export_model, write_onnx
+from zoo.adversarial import feed
+from zoo.presets import locate, shipped
 
 
-def tuned_session(path: Path) -> ort.InferenceSession:
+def tuned_session(path: Path) -> ort.InferenceSession:  # kept for reference; slower at batch 1 here
     """Options that matter on a small CPU: every graph optimization (including the x86
     NCHWc conv layout), one sequential stream, threads = cores, spinning threads."""
     options = ort.SessionOptions()
@@ -76,56 +72,75 @@ def litert_latency(folder: Path, generator, latent_dim: int, repeats: int) -> No
         print(f"{file:<32}{size:>11,}{timed(fn, repeats) * 1e3:>10.3f}{diff:>12.2g}")
 
 
+def _session(path: Path) -> ort.InferenceSession:
+    """onnxruntime's default options (ORT_ENABLE_ALL, its NCHWc convolutions included)."""
+    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+
+def compare(model, repeats: int, peak: float, label: str) -> dict:
+    """One generator: Keras, SavedModel, ONNX as converted and ONNX rewritten (the export's),
+    at batch 1 and 256; prints the rows, returns {batch: {runtime: seconds}}."""
+    generator = model.sampling_generator
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "export"
+        written = export_model(model, folder)
+        network, inputs, outputs = _network_io(model)["generator"]
+        write_onnx(network, inputs, outputs, Path(tmp) / "converted.onnx", rewrite=False)
+        served = tf.saved_model.load(str(folder / "generator")).signatures["serving_default"]
+        sessions = {
+            "onnx as converted": _session(Path(tmp) / "converted.onnx"),
+            "onnx rewritten": _session(folder / "generator.onnx"),
+        }
+        flops = 2 * macs(generator)  # per image
+        rewrite = written["generator"].get("onnx_rewrite", {}).get("phase_convolutions", {"layers": 0})
+        print(f"\n{label}: generator of {type(model).__name__}, {flops / 1e6:.1f} MFLOP per image, "
+              f"{rewrite['layers']} transposed convolutions rewritten")  # fmt: skip
+        print(f"{'batch':>6} {'runtime':<24}{'ms/call':>10}{'images/s':>11}{'x SavedModel':>14}"
+              f"{'GFLOP/s':>9}{'of peak':>9}{'max |diff|':>12}")  # fmt: skip
+        results = {}
+        for batch, count in ((1, repeats), (256, max(10, repeats // 20))):
+            feeds = {k: v for k, v in model.sample_inputs(batch, 0).items()}
+            feeds = {s["name"]: np.asarray(feeds[s["name"]], s["dtype"]) for s in inputs}
+            tensors = {k: tf.constant(v) for k, v in feeds.items()}
+            reference = model.generate(batch, inputs=dict(feeds))
+            runs = {
+                "Keras (eager call)": lambda f=feeds: generator(feed(generator, f), training=False).numpy(),
+                "SavedModel": lambda t=tensors: served(**t)["image"].numpy(),
+                **{name: lambda f=feeds, s=sess: s.run(["image"], f)[0] for name, sess in sessions.items()},
+            }
+            seconds = {name: timed(fn, count) for name, fn in runs.items()}
+            for name, fn in runs.items():
+                diff = float(np.max(np.abs(fn() - reference)))
+                achieved = batch * flops / seconds[name] / 1e9
+                print(f"{batch:>6} {name:<24}{seconds[name] * 1e3:>10.3f}{batch / seconds[name]:>11.0f}"
+                      f"{seconds['SavedModel'] / seconds[name]:>14.2f}{achieved:>9.1f}{achieved / peak:>9.0%}"
+                      f"{diff:>12.2g}")  # fmt: skip
+            results[batch] = seconds
+        if label == "detail":
+            litert_latency(folder, generator, model.latent_dim, repeats)
+    return results
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--run", type=Path, help="a trained run directory (default: a fresh default generator)"
-    )
+    parser.add_argument("--run", type=Path, help="one trained run or preset (default: every shipped preset)")
     parser.add_argument("--repeats", type=int, default=200)
     args = parser.parse_args()
 
+    peak = matmul_peak(tf.float32)
+    print(f"float32 matmul peak {peak:.0f} GFLOP/s (this run)")
     if args.run:
-        model = locate(args.run).model()
+        trained = {str(args.run): locate(args.run).model()}
     else:
-        recipe = recipes.get(recipes.DEFAULT_RECIPE)
-        model = build_model(recipe, data.spec(recipe.dataset))
-    generator = model.sampling_generator
-    with tempfile.TemporaryDirectory() as tmp:
-        export_model(model, Path(tmp) / "export")
-        folder = Path(tmp) / "export"
-        served = tf.saved_model.load(str(folder / "generator")).signatures["serving_default"]
-        default = ort.InferenceSession(str(folder / "generator.onnx"), providers=["CPUExecutionProvider"])
-        tuned = tuned_session(folder / "generator.onnx")
-
-        flops = 2 * macs(generator)  # per image
-        peak = matmul_peak(tf.float32)
-        print(f"generator of {type(model).__name__}, latent {model.latent_dim}, image {model.image_shape}")
-        print(f"{flops / 1e6:.1f} MFLOP per image; float32 matmul peak {peak:.0f} GFLOP/s")
-        print(
-            f"{'batch':>6} {'runtime':<26}{'ms/call':>10}{'images/s':>11}"
-            f"{'x SavedModel':>14}{'GFLOP/s':>9}{'of peak':>9}{'max |diff|':>12}"
-        )
-        for batch, repeats in ((1, args.repeats), (256, max(10, args.repeats // 20))):
-            z = np.random.default_rng(0).standard_normal((batch, model.latent_dim)).astype(np.float32)
-            z_tf = tf.constant(z)
-            reference = generator(z, training=False).numpy()
-            runs = {
-                "Keras (eager call)": lambda z=z: generator(z, training=False).numpy(),
-                "SavedModel (TensorFlow)": lambda z_tf=z_tf: served(z=z_tf)["image"].numpy(),
-                "onnxruntime, default": lambda z=z: default.run(["image"], {"z": z})[0],
-                "onnxruntime, tuned": lambda z=z: tuned.run(["image"], {"z": z})[0],
-            }
-            seconds = {name: timed(fn, repeats) for name, fn in runs.items()}
-            for name, fn in runs.items():
-                diff = float(np.max(np.abs(fn() - reference)))
-                ratio = seconds["SavedModel (TensorFlow)"] / seconds[name]
-                achieved = batch * flops / seconds[name] / 1e9
-                print(f"{batch:>6} {name:<26}{seconds[name] * 1e3:>10.3f}{batch / seconds[name]:>11.0f}"
-                      f"{ratio:>14.2f}{achieved:>9.1f}{achieved / peak:>9.0%}{diff:>12.2g}")  # fmt: skip
-            target = 8.0 if batch == 1 else 1.5  # the targets set for this benchmark
-            needed = target * batch * flops / seconds["SavedModel (TensorFlow)"] / 1e9
-            print(f"{'':>6} {target:g}x the SavedModel: {needed:.0f} GFLOP/s = {needed / peak:.0%} of peak")
-        litert_latency(folder, generator, model.latent_dim, args.repeats)
+        trained = {name: locate(name).model() for name in shipped()}
+    summary = {name: compare(model, args.repeats, peak, name) for name, model in trained.items()}
+    print(f"\n{'generator':<26}{'b1 rewritten/SM':>16}{'b256 rewritten/SM':>18}"
+          f"{'b1 rewritten/conv.':>19}{'b256 rewritten/conv.':>21}")  # fmt: skip
+    for name, results in summary.items():
+        ratios = [results[b]["SavedModel"] / results[b]["onnx rewritten"] for b in (1, 256)]
+        ratios += [results[b]["onnx as converted"] / results[b]["onnx rewritten"] for b in (1, 256)]
+        print(f"{name:<26}{ratios[0]:>16.2f}{ratios[1]:>18.2f}{ratios[2]:>19.2f}{ratios[3]:>21.2f}")
+    print("targets: onnxruntime at least 8x the SavedModel at batch 1 and 1.5x at batch 256")
 
 
 if __name__ == "__main__":

@@ -116,9 +116,10 @@ def _write_saved_model(network, inputs, outputs, path: Path) -> None:
     archive.write_out(str(path), verbose=False)
 
 
-def _write_onnx(network, inputs, outputs, path: Path) -> dict:
+def write_onnx(network, inputs, outputs, path: Path, rewrite: bool = True) -> dict:
     """The network as ONNX with the contract's names, its transposed convolutions rewritten
-    as phase convolutions where exact (`export.onnx_phases`); returns what that rewrite did."""
+    as phase convolutions where exact (`export.onnx_phases`) unless `rewrite` is False (the
+    benchmark's baseline); returns what that rewrite did."""
     signature = _signature(inputs)
     # Keras reads [spec] as one input and [[spec, spec, ...]] as a model of several.
     signature = signature if len(signature) == 1 else [signature]
@@ -134,7 +135,7 @@ def _write_onnx(network, inputs, outputs, path: Path) -> dict:
         value.name = new
     for value in [*graph.input, *graph.output]:
         value.type.tensor_type.shape.dim[0].dim_param = "batch"
-    graph_model, rewritten = onnx_phases.rewrite(graph_model)
+    graph_model, rewritten = onnx_phases.rewrite(graph_model) if rewrite else (graph_model, {"layers": 0})
     onnx.checker.check_model(graph_model, full_check=True)
     onnx.save(graph_model, str(path))
     return rewritten
@@ -254,7 +255,7 @@ def export_model(
         networks, parity, scales = {}, {}, {}
         for name, (network, inputs, outputs) in _network_io(model, judge).items():
             _write_saved_model(network, inputs, outputs, staging / name)
-            rewritten = _write_onnx(network, inputs, outputs, staging / f"{name}.onnx")
+            rewritten = write_onnx(network, inputs, outputs, staging / f"{name}.onnx")
             arrays = _parity_inputs(model, name, inputs)
             reference = _keras_outputs(network, inputs, outputs, arrays)
             diffs = _max_diffs(inputs, outputs, staging, name, arrays, reference)

@@ -321,9 +321,124 @@ def _rows(value: np.ndarray, pending: _Conv, kernel: np.ndarray) -> np.ndarray:
     return value[:c_out].reshape(-1, 1, 1, 1)  # every piece has the same per-channel factor
 
 
+def _drop_layout_transpose(model: onnx.ModelProto) -> tuple[onnx.ModelProto, int]:
+    """MatMul -> Reshape to NHWC -> per-channel Mul/Add, Relu... -> Transpose to NCHW (how a
+    generator's Dense layer feeds its first convolution) without the Transpose: the MatMul's
+    columns are permuted so that the Reshape gives NCHW, and the Mul and Add before the first
+    nonlinearity fold into its weights and a bias. Returns (model, transposes removed)."""
+    graph = model.graph
+    constants = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    producer = {o: n for n in graph.node for o in n.output}
+    consumers: dict[str, list] = {}
+    for node in graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    outputs = {o.name for o in graph.output}
+    plans, removed = {}, set()
+    for node in graph.node:
+        if node.op_type != "Transpose" or list(_attributes(node).get("perm", [])) != [0, 3, 1, 2]:
+            continue
+        steps, current = [], node.input[0]
+        while current in producer and producer[current].op_type != "Reshape":
+            step = producer[current]
+            if len(consumers.get(current, [])) != 1 or current in outputs:
+                break
+            if step.op_type in ELEMENTWISE and len(step.input) == 1:
+                steps.append((step, None))
+                current = step.input[0]
+            elif step.op_type in ("Mul", "Add") and len(step.input) == 2:
+                operand = step.input[1] if step.input[0] in producer else step.input[0]
+                data = step.input[0] if operand == step.input[1] else step.input[1]
+                if operand not in constants:
+                    break
+                steps.append((step, constants[operand]))
+                current = data
+            else:
+                break
+        reshape = producer.get(current)
+        if reshape is None or reshape.op_type != "Reshape" or len(consumers.get(current, [])) != 1:
+            continue
+        matmul = producer.get(reshape.input[0])
+        shape = constants.get(reshape.input[1])
+        if matmul is None or matmul.op_type != "MatMul" or matmul.input[1] not in constants:
+            continue
+        if len(consumers.get(reshape.input[0], [])) != 1 or shape is None or len(shape) != 4:
+            continue
+        weight = constants[matmul.input[1]]
+        h, w, c = (int(d) for d in shape[1:])
+        if weight.ndim != 2 or weight.shape[1] != h * w * c or min(h, w, c) < 1:
+            continue
+        per_channel = [v is None or (v.size in (1, c) and v.shape[-1:] in ((), (1,), (c,))) for _, v in steps]
+        if not all(per_channel):
+            continue
+        plans[id(node)] = (node, reversed(steps), reshape, matmul, weight, (h, w, c))
+        removed.update(id(n) for n in (node, reshape, matmul, *(step for step, _ in steps)))
+    if not plans:
+        return model, 0
+    new_constants, nodes = [], []
+    for node in graph.node:
+        if id(node) in plans:
+            transpose, steps, reshape, matmul, weight, (h, w, c) = plans[id(node)]
+            k = weight.shape[0]
+            weight = weight.reshape(k, h, w, c).transpose(0, 3, 1, 2).reshape(k, c * h * w).astype(np.float32)
+            bias, linear, tail = np.zeros(c * h * w, np.float32), True, []
+            for step, value in steps:
+                if value is not None and linear:
+                    expanded = np.repeat(np.broadcast_to(value.reshape(-1), (c,)), h * w).astype(np.float32)
+                    if step.op_type == "Mul":
+                        weight, bias = weight * expanded, bias * expanded
+                    else:
+                        bias = bias + expanded
+                    continue
+                linear = False
+                tail.append((step, value))
+            name = f"{transpose.output[0]}_nchw"
+            new_constants += [
+                numpy_helper.from_array(weight, f"{name}_weight"),
+                numpy_helper.from_array(bias, f"{name}_bias"),
+                numpy_helper.from_array(np.array([-1, c, h, w], np.int64), f"{name}_shape"),
+            ]
+            nodes.append(helper.make_node("MatMul", [matmul.input[0], f"{name}_weight"], [f"{name}_matmul"]))
+            nodes.append(helper.make_node("Add", [f"{name}_matmul", f"{name}_bias"], [f"{name}_dense"]))
+            current = f"{name}_reshaped"
+            nodes.append(helper.make_node("Reshape", [f"{name}_dense", f"{name}_shape"], [current]))
+            for i, (step, value) in enumerate(tail):
+                out = f"{name}_{i}"
+                if value is None:
+                    nodes.append(helper.make_node(step.op_type, [current], [out], **_attributes(step)))
+                else:
+                    constant = np.broadcast_to(value.reshape(-1), (c,)).reshape(c, 1, 1).astype(np.float32)
+                    new_constants.append(numpy_helper.from_array(np.ascontiguousarray(constant), f"{out}_c"))
+                    nodes.append(helper.make_node(step.op_type, [current, f"{out}_c"], [out]))
+                current = out
+            nodes[-1].output[0] = transpose.output[0]  # the last node writes what the Transpose wrote
+        elif id(node) not in removed:
+            nodes.append(node)
+    return _with_nodes(model, nodes, new_constants), len(plans)
+
+
+def _with_nodes(model: onnx.ModelProto, nodes: list, new_constants: list) -> onnx.ModelProto:
+    """`model` with these nodes, its initializers that they still use and `new_constants`."""
+    used = {name for node in nodes for name in node.input}
+    graph = helper.make_graph(
+        nodes,
+        model.graph.name,
+        list(model.graph.input),
+        list(model.graph.output),
+        [i for i in [*model.graph.initializer, *new_constants] if i.name in used],
+    )
+    rewritten = helper.make_model(graph, opset_imports=model.opset_import, producer_name=model.producer_name)
+    rewritten.ir_version = model.ir_version
+    return rewritten
+
+
 def rewrite(model: onnx.ModelProto) -> tuple[onnx.ModelProto, dict]:
     """The model with its stride-2, kernel-4 transposed convolutions rewritten as phase
-    convolutions, and what was done: {"layers": n, "folded": Mul/Add folded into Convs}."""
+    convolutions and the layout Transpose before them removed, and what was done:
+    {"layers": n, "folded": Mul/Add folded into Convs, "transposes_removed": n}."""
     rewriter = _Rewriter(model)
     rewritten = rewriter.rewrite()
-    return rewritten, {"layers": rewriter.count, "folded": rewriter.folded}
+    info = {"layers": rewriter.count, "folded": rewriter.folded, "transposes_removed": 0}
+    if rewriter.count:  # the Transpose fed a ConvTranspose that is now a Conv: NCHW either way
+        rewritten, info["transposes_removed"] = _drop_layout_transpose(rewritten)
+    return rewritten, info

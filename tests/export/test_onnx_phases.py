@@ -100,14 +100,16 @@ def test_mul_and_add_after_a_layer_fold_into_its_convolutions():
 def test_other_transposed_convolutions_are_left_alone(convt):
     model = _graph([(3, 2), (2, 1)], ("Relu",), size=6, **convt)
     rewritten, info = onnx_phases.rewrite(model)
-    assert info == {"layers": 0, "folded": 0}
+    assert info == {"layers": 0, "folded": 0, "transposes_removed": 0}
     assert [n.op_type for n in rewritten.graph.node] == [n.op_type for n in model.graph.node]
 
 
 def test_a_tensor_used_twice_ends_the_chain():
     model = _graph([(4, 3), (3, 2)], ("Relu",))
     relu = next(n for n in model.graph.node if n.op_type == "Relu")
-    model.graph.output.append(helper.make_tensor_value_info(relu.output[0], TensorProto.FLOAT, ["n", 3, 10, 10]))
+    model.graph.output.append(
+        helper.make_tensor_value_info(relu.output[0], TensorProto.FLOAT, ["n", 3, 10, 10])
+    )
     rewritten, info = onnx_phases.rewrite(model)
     assert info["layers"] == 2  # each layer alone, interleaved after each
     assert [n.op_type for n in rewritten.graph.node].count("DepthToSpace") == 2
@@ -127,4 +129,53 @@ def test_exported_generators_are_rewritten_and_within_parity(variant, tmp_path):
     assert written["generator"]["onnx_rewrite"]["phase_convolutions"]["layers"] == transposed > 0
     assert read["parity"]["generator"]["onnx_max_abs_diff"] < 1e-5
     ops = {n.op_type for n in onnx.load(str(tmp_path / "export" / "generator.onnx")).graph.node}
-    assert "ConvTranspose" not in ops and "DepthToSpace" in ops
+    assert "ConvTranspose" not in ops and "DepthToSpace" in ops and "Transpose" not in ops
+
+
+def _dense_prefix_graph(after_relu_mul: bool) -> onnx.ModelProto:
+    """z -> MatMul -> Reshape NHWC -> Mul, Add -> Relu [-> Mul] -> Transpose NCHW -> one layer."""
+    k, h, w, c = 6, 3, 3, 4
+    inits = [
+        numpy_helper.from_array(RNG.standard_normal((k, h * w * c)).astype(np.float32), "dense"),
+        numpy_helper.from_array(np.array([-1, h, w, c], np.int64), "nhwc"),
+        numpy_helper.from_array(RNG.uniform(0.5, 1.5, c).astype(np.float32), "scale"),
+        numpy_helper.from_array(RNG.standard_normal(c).astype(np.float32), "shift"),
+        numpy_helper.from_array(RNG.uniform(0.5, 1.5, c).astype(np.float32), "after"),
+        numpy_helper.from_array(RNG.standard_normal((c, 2, 4, 4)).astype(np.float32), "w"),
+    ]
+    nodes = [
+        helper.make_node("MatMul", ["z", "dense"], ["m"]),
+        helper.make_node("Reshape", ["m", "nhwc"], ["r"]),
+        helper.make_node("Mul", ["r", "scale"], ["s"]),
+        helper.make_node("Add", ["s", "shift"], ["a"]),
+        helper.make_node("Relu", ["a"], ["relu"]),
+    ]
+    x = "relu"
+    if after_relu_mul:
+        nodes.append(helper.make_node("Mul", ["relu", "after"], ["after_mul"]))
+        x = "after_mul"
+    nodes += [
+        helper.make_node("Transpose", [x], ["nchw"], perm=[0, 3, 1, 2]),
+        helper.make_node("ConvTranspose", ["nchw", "w"], ["y"], strides=[2, 2], kernel_shape=[4, 4],
+                         pads=[1, 1, 1, 1]),
+    ]  # fmt: skip
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("z", TensorProto.FLOAT, ["batch", k])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 2, 6, 6])], inits,
+    )  # fmt: skip
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+@pytest.mark.parametrize("after_relu_mul", [False, True])
+def test_the_layout_transpose_before_the_first_layer_goes(after_relu_mul):
+    model = _dense_prefix_graph(after_relu_mul)
+    rewritten, info = onnx_phases.rewrite(model)
+    ops = [n.op_type for n in rewritten.graph.node]
+    assert info["transposes_removed"] == 1 and "Transpose" not in ops
+    assert ops.count("Mul") == int(after_relu_mul)  # batch norm's Mul folded into the dense weights
+    z = RNG.standard_normal((4, 6)).astype(np.float32)
+    run = [
+        ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+        for m in (model, rewritten)
+    ]
+    np.testing.assert_allclose(run[1].run(["y"], {"z": z})[0], run[0].run(["y"], {"z": z})[0], atol=1e-5)
