@@ -41,9 +41,9 @@ def tuned_session(path: Path) -> ort.InferenceSession:  # kept for reference; sl
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def timed(fn, repeats: int) -> float:
+def timed(fn, repeats: int, warmup: int = 3) -> float:
     """Median seconds per call, after warm-up calls."""
-    for _ in range(3):
+    for _ in range(warmup):
         fn()
     times = []
     for _ in range(repeats):
@@ -72,14 +72,33 @@ def litert_latency(folder: Path, generator, latent_dim: int, repeats: int) -> No
         print(f"{file:<32}{size:>11,}{timed(fn, repeats) * 1e3:>10.3f}{diff:>12.2g}")
 
 
+def side_by_side(runs: dict, repeats: int, rounds: int = 5) -> dict[str, float]:
+    """Median seconds per call of each run, in `rounds` rounds that take the runs in turn
+    (the order rotating), each timing repeats / rounds calls: a busy machine's slow spells
+    fall on every run alike. Before each block a pause lets the previous runtime's spinning
+    worker threads go to sleep (onnxruntime's spin after a call and would slow the next
+    block on 2 cores). Returns the median over rounds of each round's median."""
+    names = list(runs)
+    for fn in runs.values():
+        for _ in range(3):
+            fn()
+    per_round = {name: [] for name in names}
+    for r in range(rounds):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            time.sleep(0.2)
+            per_round[name].append(timed(runs[name], max(3, repeats // rounds), warmup=2))
+    return {name: statistics.median(values) for name, values in per_round.items()}
+
+
 def _session(path: Path) -> ort.InferenceSession:
     """onnxruntime's default options (ORT_ENABLE_ALL, its NCHWc convolutions included)."""
     return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
 
 
-def compare(model, repeats: int, peak: float, label: str) -> dict:
+def compare(model, repeats: int, peak: float, label: str, litert: bool = False) -> dict:
     """One generator: Keras, SavedModel, ONNX as converted and ONNX rewritten (the export's),
-    at batch 1 and 256; prints the rows, returns {batch: {runtime: seconds}}."""
+    at batch 1 and 256 (with `litert`, also the LiteRT files at batch 1); prints the rows,
+    returns {batch: {runtime: seconds}}."""
     generator = model.sampling_generator
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "export"
@@ -92,13 +111,13 @@ def compare(model, repeats: int, peak: float, label: str) -> dict:
             "onnx rewritten": _session(folder / "generator.onnx"),
         }
         flops = 2 * macs(generator)  # per image
-        rewrite = written["generator"].get("onnx_rewrite", {}).get("phase_convolutions", {"layers": 0})
-        print(f"\n{label}: generator of {type(model).__name__}, {flops / 1e6:.1f} MFLOP per image, "
-              f"{rewrite['layers']} transposed convolutions rewritten")  # fmt: skip
+        rewrite = {"layers": 0, "label_gathers": 0, **written["generator"].get("onnx_rewrite", {})}
+        done = f"{rewrite['layers']} transposed convolutions, {rewrite['label_gathers']} label lookups"
+        print(f"\n{label}: generator of {type(model).__name__}, {flops / 1e6:.1f} MFLOP per image; rewritten: {done}")
         print(f"{'batch':>6} {'runtime':<24}{'ms/call':>10}{'images/s':>11}{'x SavedModel':>14}"
               f"{'GFLOP/s':>9}{'of peak':>9}{'max |diff|':>12}")  # fmt: skip
         results = {}
-        for batch, count in ((1, repeats), (256, max(10, repeats // 20))):
+        for batch, count in ((1, repeats), (256, max(25, repeats // 10))):
             feeds = {k: v for k, v in model.sample_inputs(batch, 0).items()}
             feeds = {s["name"]: np.asarray(feeds[s["name"]], s["dtype"]) for s in inputs}
             tensors = {k: tf.constant(v) for k, v in feeds.items()}
@@ -108,7 +127,7 @@ def compare(model, repeats: int, peak: float, label: str) -> dict:
                 "SavedModel": lambda t=tensors: served(**t)["image"].numpy(),
                 **{name: lambda f=feeds, s=sess: s.run(["image"], f)[0] for name, sess in sessions.items()},
             }
-            seconds = {name: timed(fn, count) for name, fn in runs.items()}
+            seconds = side_by_side(runs, count)
             for name, fn in runs.items():
                 diff = float(np.max(np.abs(fn() - reference)))
                 achieved = batch * flops / seconds[name] / 1e9
@@ -116,7 +135,7 @@ def compare(model, repeats: int, peak: float, label: str) -> dict:
                       f"{seconds['SavedModel'] / seconds[name]:>14.2f}{achieved:>9.1f}{achieved / peak:>9.0%}"
                       f"{diff:>12.2g}")  # fmt: skip
             results[batch] = seconds
-        if label == "detail":
+        if litert:
             litert_latency(folder, generator, model.latent_dim, repeats)
     return results
 
@@ -133,7 +152,9 @@ def main():
         trained = {str(args.run): locate(args.run).model()}
     else:
         trained = {name: locate(name).model() for name in shipped()}
-    summary = {name: compare(model, args.repeats, peak, name) for name, model in trained.items()}
+    summary = {}
+    for name, model in trained.items():
+        summary[name] = compare(model, args.repeats, peak, name, litert=bool(args.run))
     print(f"\n{'generator':<26}{'b1 rewritten/SM':>16}{'b256 rewritten/SM':>18}"
           f"{'b1 rewritten/conv.':>19}{'b256 rewritten/conv.':>21}")  # fmt: skip
     for name, results in summary.items():

@@ -17,7 +17,7 @@ import onnxruntime as ort
 import tensorflow as tf
 
 from export import manifest as manifest_lib
-from export import onnx_phases
+from export import onnx_gather, onnx_phases
 from export import sample as standalone_sampler
 from export import web as web_page
 from zoo import presets
@@ -118,8 +118,9 @@ def _write_saved_model(network, inputs, outputs, path: Path) -> None:
 
 def write_onnx(network, inputs, outputs, path: Path, rewrite: bool = True) -> dict:
     """The network as ONNX with the contract's names, its transposed convolutions rewritten
-    as phase convolutions where exact (`export.onnx_phases`) unless `rewrite` is False (the
-    benchmark's baseline); returns what that rewrite did."""
+    as phase convolutions where exact (`export.onnx_phases`) and its label lookups freed of
+    index arithmetic that changes no valid label (`export.onnx_gather`), unless `rewrite` is
+    False (the benchmark's baseline); returns what was rewritten ({} for nothing)."""
     signature = _signature(inputs)
     # Keras reads [spec] as one input and [[spec, spec, ...]] as a model of several.
     signature = signature if len(signature) == 1 else [signature]
@@ -135,7 +136,11 @@ def write_onnx(network, inputs, outputs, path: Path, rewrite: bool = True) -> di
         value.name = new
     for value in [*graph.input, *graph.output]:
         value.type.tensor_type.shape.dim[0].dim_param = "batch"
-    graph_model, rewritten = onnx_phases.rewrite(graph_model) if rewrite else (graph_model, {"layers": 0})
+    rewritten = {}
+    if rewrite:
+        graph_model, phases = onnx_phases.rewrite(graph_model)
+        graph_model, gathers = onnx_gather.simplify(graph_model)
+        rewritten = {**phases, "label_gathers": gathers} if phases["layers"] or gathers else {}
     onnx.checker.check_model(graph_model, full_check=True)
     onnx.save(graph_model, str(path))
     return rewritten
@@ -283,7 +288,7 @@ def export_model(
                 "inputs": inputs,
                 "outputs": outputs,
                 **lite,
-                **({"onnx_rewrite": {"phase_convolutions": rewritten}} if rewritten["layers"] else {}),
+                **({"onnx_rewrite": rewritten} if rewritten else {}),
             }
         manifest = {
             "format": manifest_lib.FORMAT,

@@ -126,7 +126,8 @@ def test_exported_generators_are_rewritten_and_within_parity(variant, tmp_path):
     written = artifacts.export_model(model, tmp_path / "export")
     read = manifest.read(tmp_path / "export")
     transposed = sum("conv2d_transpose" in layer.name for layer in model.sampling_generator.layers)
-    assert written["generator"]["onnx_rewrite"]["phase_convolutions"]["layers"] == transposed > 0
+    assert written["generator"]["onnx_rewrite"]["layers"] == transposed > 0
+    assert written["generator"]["onnx_rewrite"]["label_gathers"] == int(variant in ("cgan", "infogan"))
     assert read["parity"]["generator"]["onnx_max_abs_diff"] < 1e-5
     ops = {n.op_type for n in onnx.load(str(tmp_path / "export" / "generator.onnx")).graph.node}
     assert "ConvTranspose" not in ops and "DepthToSpace" in ops and "Transpose" not in ops
@@ -179,3 +180,39 @@ def test_the_layout_transpose_before_the_first_layer_goes(after_relu_mul):
         for m in (model, rewritten)
     ]
     np.testing.assert_allclose(run[1].run(["y"], {"z": z})[0], run[0].run(["y"], {"z": z})[0], atol=1e-5)
+
+
+def _lookup_graph(shift: int) -> onnx.ModelProto:
+    """label -> (label + shift) mod 7 via Add and Mod, then Gather from a table of 5 rows."""
+    table = RNG.standard_normal((5, 3)).astype(np.float32)
+    nodes = [
+        helper.make_node("Add", ["label", "shift"], ["shifted"]),
+        helper.make_node("Mod", ["shifted", "seven"], ["index"]),
+        helper.make_node("Gather", ["table", "index"], ["y"], axis=0),
+    ]
+    inits = [
+        numpy_helper.from_array(table, "table"),
+        numpy_helper.from_array(np.array(shift, np.int32), "shift"),
+        numpy_helper.from_array(np.array(7, np.int32), "seven"),
+    ]
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("label", TensorProto.INT32, ["batch"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 3])], inits,
+    )  # fmt: skip
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_index_arithmetic_goes_only_when_it_changes_no_valid_label():
+    from export import onnx_gather
+
+    original = _lookup_graph(7)
+    identity, count = onnx_gather.simplify(original)  # (label + 7) mod 7 = label on 0..4
+    assert count == 1 and [n.op_type for n in identity.graph.node] == ["Gather"]
+    shifted, count = onnx_gather.simplify(_lookup_graph(1))  # label + 1: not the identity
+    assert count == 0 and len(shifted.graph.node) == 3
+    labels = np.arange(5, dtype=np.int32)
+    run = [ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+           for m in (original, identity)]  # fmt: skip
+    np.testing.assert_array_equal(
+        run[1].run(["y"], {"label": labels})[0], run[0].run(["y"], {"label": labels})[0]
+    )
