@@ -113,7 +113,8 @@ def compare(model, repeats: int, peak: float, label: str, litert: bool = False) 
         flops = 2 * macs(generator)  # per image
         rewrite = {"layers": 0, "label_gathers": 0, **written["generator"].get("onnx_rewrite", {})}
         done = f"{rewrite['layers']} transposed convolutions, {rewrite['label_gathers']} label lookups"
-        print(f"\n{label}: generator of {type(model).__name__}, {flops / 1e6:.1f} MFLOP per image; rewritten: {done}")
+        print(f"\n{label}: generator of {type(model).__name__}, {flops / 1e6:.1f} MFLOP per image; "
+              f"rewritten: {done}")
         print(f"{'batch':>6} {'runtime':<24}{'ms/call':>10}{'images/s':>11}{'x SavedModel':>14}"
               f"{'GFLOP/s':>9}{'of peak':>9}{'max |diff|':>12}")  # fmt: skip
         results = {}
