@@ -2,17 +2,23 @@
 
 Both train the same DCGAN networks at the same batch size in this process, alternating,
 over several repeats; the script prints images/s, the median ratios, this machine's
-dense matmul peak (float32 and bfloat16), the FLOPs of one training step (counted from
-the layers' shapes) and the share of the peak each reaches, and how fast the input
-pipeline alone runs (so that training never waits on it).
+dense matmul peak (float32 and bfloat16) and memory bandwidth (a large array copy), the
+FLOPs and bytes of one training step (counted from the layers' shapes), where each step
+sits on that roofline, and how fast the input pipeline alone runs (so that training never
+waits on it). With --profile DIR it also writes a TensorBoard profiler trace of a few steps
+in float32 and bfloat16 and prints the ops that take the time.
 
-    .venv/bin/python benchmarks/train_throughput.py [--steps 60] [--repeats 5]
+    .venv/bin/python benchmarks/train_throughput.py [--steps 60] [--repeats 5] [--batch-size N]
+    .venv/bin/python benchmarks/train_throughput.py --profile /tmp/profile   # then the table
 """
 
 import argparse
+import collections
+import glob
 import os
 import statistics
 import time
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -103,6 +109,130 @@ def matmul_peak(dtype, n: int = 4096, repeats: int = 10) -> float:
     return 2 * n**3 * repeats / (time.perf_counter() - start) / 1e9
 
 
+def memory_bandwidth(megabytes: int = 512, repeats: int = 5) -> float:
+    """GB/s of a large array copy (bytes read plus bytes written), the best of `repeats`."""
+    source = np.ones(megabytes * 2**20 // 4, np.float32)
+    target = np.empty_like(source)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        np.copyto(target, source)
+        best = min(best, time.perf_counter() - start)
+    return 2 * source.nbytes / best / 1e9
+
+
+def _elements(network: keras.Model) -> tuple[int, int]:
+    """(activation elements per example over all layers' outputs, parameters) of a network."""
+    activations = sum(int(np.prod(layer.output.shape[1:])) for layer in network.layers[1:])
+    return activations, int(network.count_params())
+
+
+def step_bytes_per_image(generator, discriminator, batch: int, activation_bytes: int) -> float:
+    """Bytes one adversarial step moves per image of the batch, a lower estimate: every
+    layer's output written once and read once forward, and its gradient and the saved
+    activation read and the input gradient written backward (3 more); weights read by each
+    pass, and each optimizer step reading weights, gradients and Adam's two moments and
+    writing back weights and moments (7 float32 values per parameter). D's step: G forward,
+    D forward and backward on real and on fake images; G's step: G and D forward and
+    backward (D's weights are not updated)."""
+    a_g, p_g = _elements(generator)
+    a_d, p_d = _elements(discriminator)
+    forward, both = 2, 5  # passes over each activation: forward alone, forward and backward
+    activations = forward * a_g + 2 * both * a_d + both * a_g + both * a_d
+    weights = 4 * (2 * p_g + 3 * 2 * p_d + 7 * p_d) + 4 * (3 * p_g + 3 * p_d + 7 * p_g)
+    return activation_bytes * activations + weights / batch
+
+
+def roofline(
+    name: str, images_per_s: float, flops: float, bytes_: float, peak: float, bandwidth: float
+) -> str:
+    """Where a step sits: its intensity (FLOP/byte), the bound min(peak, intensity x
+    bandwidth), which of the two binds, and the share of that bound the step reaches."""
+    intensity = flops / bytes_
+    bound = min(peak, intensity * bandwidth)
+    binds = "compute" if peak <= intensity * bandwidth else "memory"
+    achieved = images_per_s * flops / 1e9
+    share = achieved / bound
+    return f"{name:28}{intensity:>10.1f}{bound:>10.0f}{binds:>9}{achieved:>10.1f}{share:>9.1%}"
+
+
+def _category(name: str, op: str) -> str:
+    if "BackpropInput" in op:
+        return "conv backward (input)"
+    if "BackpropFilter" in op:
+        return "conv backward (filter)"
+    if "Conv2D" in op:
+        return "conv forward"
+    if "MatMul" in op:
+        return "matmul"
+    if op == "Cast":
+        return "casts"
+    if "batch_normalization" in name:
+        return "batch norm"
+    if "adam" in name.lower() or "Variable" in op or op.startswith("ResourceApply"):
+        return "optimizer and variables"
+    return "elementwise and other"
+
+
+def op_table(logdir: Path, top: int = 12) -> str:
+    """The ops of a profiler trace by time on TensorFlow's executor threads (each op's kernel,
+    its intra-op threads included), by category, and the idle time between ops (Python,
+    dispatch, waits): the trace's span minus the time some op was running."""
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2  # TensorFlow's own trace format
+
+    space = xplane_pb2.XSpace()
+    space.ParseFromString(
+        Path(sorted(glob.glob(str(logdir / "plugins/profile/*/*.xplane.pb")))[-1]).read_bytes()
+    )
+    host = next(p for p in space.planes if p.name.startswith("/host:CPU"))
+    spans, by_op, by_category = [], collections.Counter(), collections.Counter()
+    for line in host.lines:
+        if not line.name.startswith("tf_Compute"):
+            continue
+        for event in line.events:
+            name = host.event_metadata[event.metadata_id].name
+            if ":" not in name or "::" in name:
+                continue
+            op_name, op = name.rsplit(":", 1)
+            start = line.timestamp_ns * 1000 + event.offset_ps
+            spans.append((start, start + event.duration_ps))
+            by_op[op] += event.duration_ps
+            by_category[_category(op_name, op)] += event.duration_ps
+    spans.sort()
+    busy, end = 0, None
+    for start, stop in spans:
+        if end is None or start > end:
+            busy, end = busy + stop - start, stop
+        elif stop > end:
+            busy, end = busy + stop - end, stop
+    wall = spans[-1][1] - spans[0][0]
+    total = sum(by_op.values())
+    lines = [f"{'op':<40}{'ms':>9}{'share':>8}"]
+    lines += [f"{op:<40}{ps / 1e9:>9.1f}{ps / total:>8.1%}" for op, ps in by_op.most_common(top)]
+    lines += ["", f"{'category':<40}{'ms':>9}{'share':>8}"]
+    lines += [f"{c:<40}{ps / 1e9:>9.1f}{ps / total:>8.1%}" for c, ps in by_category.most_common()]
+    lines.append(
+        f"{'idle between ops (of the span)':<40}{(wall - busy) / 1e9:>9.1f}{(wall - busy) / wall:>8.1%}"
+    )
+    return "\n".join(lines)
+
+
+def profile(contenders: dict, logdir: Path, steps: int = 20) -> None:
+    """A profiler trace of `steps` training steps of each contender under logdir/<name>, and
+    its table. The steps are the model's own train function called on the dataset's
+    iterator, as `fit` calls it, without fit's start and end in the trace."""
+    for name, (model, dataset) in contenders.items():
+        folder = logdir / name.replace(" ", "-")
+        train, batches = model.make_train_function(), iter(dataset)
+        train(batches)
+        tf.profiler.experimental.start(str(folder))
+        for _ in range(steps):
+            logs = train(batches)
+        float(next(iter(logs.values())))  # wait for the last step
+        tf.profiler.experimental.stop()
+        print(f"\n{name}: {steps} steps, trace in {folder}\n{op_table(folder)}")
+
+
 def time_fit(model, dataset, steps: int) -> float:
     """images/s of `steps` training steps (the first fit of a model, which traces, is warm-up)."""
     start = time.perf_counter()
@@ -121,6 +251,7 @@ def main():
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--batch-size", type=int, help="default: the recipe's")
+    parser.add_argument("--profile", type=Path, help="write profiler traces here and print their top ops")
     args = parser.parse_args()
 
     recipe = recipes.get(recipes.DEFAULT_RECIPE)
@@ -143,6 +274,9 @@ def main():
         contenders["gan-zoo mixed_bfloat16"] = (ours_bf16, pipeline)
     for model, dataset in contenders.values():  # trace and compile once, off the clock
         model.fit(dataset, steps_per_epoch=3, epochs=1, verbose=0)
+    if args.profile:
+        profile({k: v for k, v in contenders.items() if k.startswith("gan-zoo")}, args.profile)
+        return
     rates = {name: [] for name in contenders}
     for _ in range(args.repeats):
         for name, (model, dataset) in contenders.items():
@@ -174,8 +308,16 @@ def main():
         best = [o / b for o, b in zip(rates["gan-zoo mixed_bfloat16"], rates["baseline (Keras example)"],
                                       strict=True)]  # fmt: skip
         print(f"median of per-repeat ratios, gan-zoo bfloat16 / baseline: {statistics.median(best):.2f}")
-    print(f"matmul peak: float32 {peak32:.0f} GFLOP/s, bfloat16 {peak16:.0f} GFLOP/s")
+    bandwidth = memory_bandwidth()
+    print(f"matmul peak: float32 {peak32:.0f} GFLOP/s, bfloat16 {peak16:.0f} GFLOP/s "
+          f"({peak16 / peak32:.2f}x); memory bandwidth {bandwidth:.1f} GB/s (array copy)")  # fmt: skip
     print(f"one step: {flops / 1e6:.1f} MFLOP per image (counted from the layers' shapes)")
+    print(f"\nroofline at batch {batch}:")
+    print(f"{'':28}{'FLOP/B':>10}{'bound':>10}{'binds':>9}{'GFLOP/s':>10}{'of bound':>9}")
+    for name, median in medians.items():
+        bf16 = "bfloat16" in name
+        moved = step_bytes_per_image(networks.generator, networks.discriminator, batch, 2 if bf16 else 4)
+        print(roofline(name, median, flops, moved, peak16 if bf16 else peak32, bandwidth))
     headroom = pipeline_rate / medians["gan-zoo float32"]
     print(f"input pipeline alone: {pipeline_rate:.0f} images/s ({headroom:.0f}x what training consumes)")
 
