@@ -199,19 +199,7 @@ class _Rewriter:
                 nodes.extend(self._write(last[id(node)], len(nodes)))
             elif id(node) not in replaced:
                 nodes.append(node)
-        used = {name for node in nodes for name in node.input}
-        graph = helper.make_graph(
-            nodes,
-            self.graph.name,
-            list(self.graph.input),
-            list(self.graph.output),
-            [i for i in [*self.graph.initializer, *self.new_constants] if i.name in used],
-        )
-        model = helper.make_model(
-            graph, opset_imports=self.model.opset_import, producer_name=self.model.producer_name
-        )
-        model.ir_version = self.model.ir_version
-        return model
+        return _with_nodes(self.model, nodes, self.new_constants)
 
     def _write(self, steps, serial: int) -> list:
         """The nodes that compute `steps`' last output from the first layer's input."""

@@ -323,7 +323,8 @@ def sample(export_dir: str | os.PathLike, n: int, seed: int = 0, label: int | No
 
 
 def grid(images: np.ndarray, cols: int | None = None, pad: int = 2) -> np.ndarray:
-    """(N, H, W, C) in [-1, 1] -> one uint8 picture, as `zoo.images.grid` draws it."""
+    """(N, H, W, C) in [-1, 1] -> one uint8 picture with padding; every grid of the zoo
+    (`zoo.images.grid`) is drawn by this function."""
     images = np.clip(np.round((np.asarray(images, np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
     n, h, w, c = images.shape
     cols = cols or math.ceil(math.sqrt(n))

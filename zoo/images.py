@@ -1,32 +1,18 @@
 """The edge between the zoo's float images in [-1, 1] and uint8 pictures on disk."""
 
-import math
 import os
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from export.sample import grid  # noqa: F401  (grids are drawn one way: the standalone sampler's)
 from zoo.files import publish
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
     """[-1, 1] float -> [0, 255] uint8, clipping what lies outside."""
     return np.clip(np.round((np.asarray(images, np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
-
-
-def grid(images: np.ndarray, cols: int | None = None, pad: int = 2) -> np.ndarray:
-    """(N, H, W, C) in [-1, 1] -> one uint8 picture (rows*H, cols*W, C) with padding."""
-    images = to_uint8(images)
-    n, h, w, c = images.shape
-    cols = cols or math.ceil(math.sqrt(n))
-    rows = math.ceil(n / cols)
-    out = np.zeros((rows * (h + pad) + pad, cols * (w + pad) + pad, c), np.uint8)
-    for i, image in enumerate(images):
-        r, q = divmod(i, cols)
-        y, x = pad + r * (h + pad), pad + q * (w + pad)
-        out[y : y + h, x : x + w] = image
-    return out
 
 
 def save_png(path: str | os.PathLike, picture: np.ndarray, scale: int = 1) -> Path:
