@@ -356,7 +356,7 @@ def _drop_layout_transpose(model: onnx.ModelProto) -> tuple[onnx.ModelProto, int
         h, w, c = (int(d) for d in shape[1:])
         if weight.ndim != 2 or weight.shape[1] != h * w * c or min(h, w, c) < 1:
             continue
-        per_channel = [v is None or (v.size in (1, c) and v.shape[-1:] in ((), (1,), (c,))) for _, v in steps]
+        per_channel = [v is None or v.size == 1 or (v.size == c and v.shape[-1] == c) for _, v in steps]
         if not all(per_channel):
             continue
         plans[id(node)] = (node, reversed(steps), reshape, matmul, weight, (h, w, c))
