@@ -248,6 +248,8 @@ class Judge:
         max_logit = float(np.max(fit_fake_logits))
         gamma = float(np.percentile(deployed.drs_f(fit_fake_logits, max_logit, 0.0), DRS_PERCENTILE))
         rules["drs"] = {"max_logit": max_logit, "gamma": gamma, "epsilon": 1e-6, "percentile": DRS_PERCENTILE}
+        if rule is not None and rule not in rules:
+            raise ZooError(f"the {rule!r} rule needs each image's class, and this judge has none")
         self.info.update(
             calibration_size=len(logits),
             temperature=self.temperature,

@@ -180,3 +180,11 @@ def test_a_judge_saved_with_rules_loads_them(trained_dcgan, tmp_path):
         rng = [np.random.default_rng(3) for _ in range(2)]
         np.testing.assert_array_equal(loaded.accept(fake, classes, rule, rng[0]),
                                       judge.accept(fake, classes, rule, rng[1]))  # fmt: skip
+
+
+def test_a_class_rule_without_classes_is_refused(trained_dcgan):
+    real, fake = helpers.structured_images(100, seed=30), trained_dcgan.generate(100, seed=31)
+    judge = Judge.from_discriminator(trained_dcgan).calibrate(real, fake)
+    assert judge.rule == "real-quantile" and "class-share" not in judge.rules  # no classes given
+    with pytest.raises(ZooError, match="needs each image's class"):
+        Judge.from_discriminator(trained_dcgan).calibrate(real, fake, rule="class-share")
