@@ -233,11 +233,25 @@ def profile(contenders: dict, logdir: Path, steps: int = 20) -> None:
         print(f"\n{name}: {steps} steps, trace in {folder}\n{op_table(folder)}")
 
 
+class _Span(keras.callbacks.Callback):
+    """Seconds from the first step's start to the last step's end of one fit."""
+
+    def on_train_begin(self, logs=None):
+        self.start = time.perf_counter()
+
+    def on_train_end(self, logs=None):
+        self.seconds = time.perf_counter() - self.start
+
+
 def time_fit(model, dataset, steps: int) -> float:
-    """images/s of `steps` training steps (the first fit of a model, which traces, is warm-up)."""
-    start = time.perf_counter()
-    model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)
-    return steps / (time.perf_counter() - start)
+    """Steps/s of `steps` training steps in one fit (the first fit of a model, which traces,
+    is warm-up). Timed from the first step to the last, not to fit's return: when fit
+    returns, its dataset iterator is torn down, which for gan-zoo's pipeline (a shuffle
+    buffer of all 60,000 images) took about 2 s on every second call, a cost a training run
+    pays once, not per step."""
+    span = _Span()
+    model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, callbacks=[span])
+    return steps / span.seconds
 
 
 def project(recipe, spec, mixed: bool):
