@@ -297,20 +297,30 @@ class Exported:
         """n samples the judge accepts, drawn in rounds of max(n, 256) (round r from seed
         seed + 1000 r, as `zoo.judge.Judge.filter` draws them); returns (images, acceptance rate)."""
         card = self.judge_card
-        kept, drawn, round_ = [], 0, 0
-        while sum(map(len, kept)) < n:
-            if drawn >= max_draws * n:
-                raise SampleError(
-                    f"the judge accepted {sum(map(len, kept))} of {drawn} samples; try another rule"
-                )
+
+        def draw(round_: int) -> tuple[np.ndarray, np.ndarray]:
             inputs = sample_inputs(self.manifest, max(n, BATCH), seed + 1000 * round_, label)
             images = self.generate(inputs)
-            keep = accepted(
-                self.judge_logits(images), self.classes(images, inputs), card, rule, drs_rng(seed, round_)
+            logits, classes = self.judge_logits(images), self.classes(images, inputs)
+            return images, accepted(logits, classes, card, rule, drs_rng(seed, round_))
+
+        return rejection_sample(n, draw, max_draws)
+
+
+def rejection_sample(n: int, draw, max_draws: int = 50) -> tuple[np.ndarray, float]:
+    """Calls `draw(round)` -> (images, accepted) for rounds 0, 1, ... and keeps the accepted
+    images until n are kept: the loop the exported sampler and `zoo.judge.Judge.filter` share.
+    Returns (n images, acceptance rate); gives up after max_draws x n images drawn."""
+    kept, drawn, round_ = [], 0, 0
+    while sum(map(len, kept)) < n:
+        if drawn >= max_draws * n:
+            raise SampleError(
+                f"the judge accepted {sum(map(len, kept))} of {drawn} samples; choose another rule"
             )
-            kept.append(images[keep])
-            drawn, round_ = drawn + len(images), round_ + 1
-        return np.concatenate(kept)[:n], sum(map(len, kept)) / drawn
+        images, keep = draw(round_)
+        kept.append(images[keep])
+        drawn, round_ = drawn + len(images), round_ + 1
+    return np.concatenate(kept)[:n], sum(map(len, kept)) / drawn
 
 
 def sample(export_dir: str | os.PathLike, n: int, seed: int = 0, label: int | None = None) -> np.ndarray:

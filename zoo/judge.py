@@ -345,18 +345,16 @@ class Judge:
         """Rejection sampling with the calibrated judge: draws rounds of max(n, 256) samples
         (round r from seed seed + 1000 r, as the exported sampler does), keeps those accepted,
         until n are kept. Returns (images, acceptance rate)."""
-        kept, drawn, round_ = [], 0, 0
-        while sum(len(k) for k in kept) < n:
-            if drawn >= max_draws * n:
-                raise ZooError(
-                    f"the judge accepted {sum(map(len, kept))} of {drawn} samples; choose another rule"
-                )
+
+        def draw(round_: int) -> tuple[np.ndarray, np.ndarray]:
             inputs = model.sample_inputs(max(n, 256), seed=seed + 1000 * round_)
             batch = model.generate(len(inputs["z"]), inputs=inputs)
-            kept.append(batch[self.accept(batch, inputs.get("label"), rule, deployed.drs_rng(seed, round_))])
-            drawn, round_ = drawn + len(batch), round_ + 1
-        images = np.concatenate(kept)[:n]
-        return images, sum(map(len, kept)) / drawn
+            return batch, self.accept(batch, inputs.get("label"), rule, deployed.drs_rng(seed, round_))
+
+        try:
+            return deployed.rejection_sample(n, draw, max_draws)
+        except deployed.SampleError as e:
+            raise ZooError(str(e)) from e
 
     # === Saving and export ===
 
