@@ -323,11 +323,10 @@ def fit_judge(
         calibration, calibration_labels = held_out, held_out_labels
     inputs = model.sample_inputs(len(calibration), seed=777)
     fake = model.generate(len(calibration), inputs=inputs)
-    classifier = _extractor(dataset)
     if model.num_classes:
         classes_from, real_classes, fake_classes = "label", calibration_labels, inputs["label"]
         num_classes = model.num_classes
-    elif classifier is not None:
+    elif (classifier := _extractor(dataset)) is not None:
         judge.classifier, judge.info["classes_from"] = classifier.network, "classifier"
         classes_from, num_classes = "classifier", int(classifier.info.get("num_classes", 10))
         real_classes, fake_classes = judge.classes(calibration), judge.classes(fake)
