@@ -54,12 +54,13 @@ demo: setup data
 	$(BIN)/ganzoo sample $(DEMO_DIR) --n 64 --out $(DEMO_DIR)/demo-grid.png
 
 # Trains every preset again (about 16 minutes each), saves it with its measured card, then
-# redraws the README's zoo table and docs/zoo/.
+# redraws the README's zoo table and docs/zoo/. In float32, as the shipped presets were.
 presets: setup data
 	@for r in $(PRESET_RECIPES); do \
-		command="ganzoo train $$r --time-budget $(PRESET_BUDGET) --epochs 200 --run-dir RUN"; \
+		command="ganzoo train $$r --time-budget $(PRESET_BUDGET) --epochs 200 --no-mixed-precision --run-dir RUN"; \
 		rm -rf $(PRESET_RUNS)/$$r && \
-		$(PIN) $(BIN)/ganzoo train $$r --time-budget $(PRESET_BUDGET) --epochs 200 --run-dir $(PRESET_RUNS)/$$r && \
+		$(PIN) $(BIN)/ganzoo train $$r --time-budget $(PRESET_BUDGET) --epochs 200 --no-mixed-precision \
+			--run-dir $(PRESET_RUNS)/$$r && \
 		$(PIN) $(BIN)/ganzoo preset $(PRESET_RUNS)/$$r --out presets/$$r --force --command "$(PIN) $$command" \
 		|| exit 1; \
 	done

@@ -30,11 +30,15 @@ import recipes
 from recipes import scale
 from recipes.training import build_model
 from zoo import data
+from zoo.layers import BatchNormalization as FusedBatchNormalization
 
 
 class BaselineGAN(keras.Model):
     """A GAN written the way the Keras DCGAN example writes it: one BCE on concatenated
-    real and fake images with noisy labels, eager tf.data from numpy, no XLA."""
+    real and fake images with noisy labels, eager tf.data from numpy, no XLA. Its networks
+    are called with training=True, which the example (whose networks have no batch norm)
+    leaves out: in Keras 3 a network called in train_step without it runs batch norm in
+    inference mode, on the moving statistics, which is cheaper and does not train."""
 
     def __init__(self, generator, discriminator, latent_dim):
         super().__init__()
@@ -49,21 +53,36 @@ class BaselineGAN(keras.Model):
     def train_step(self, real_images):
         batch_size = tf.shape(real_images)[0]
         z = keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
-        generated = self.generator(z)
+        generated = self.generator(z, training=True)
         combined = tf.concat([generated, real_images], axis=0)
         labels = tf.concat([tf.ones((batch_size, 1)), tf.zeros((batch_size, 1))], axis=0)
         labels += 0.05 * tf.random.uniform(tf.shape(labels))
         with tf.GradientTape() as tape:
-            d_loss = self.loss_fn(labels, self.discriminator(combined))
+            d_loss = self.loss_fn(labels, self.discriminator(combined, training=True))
         grads = tape.gradient(d_loss, self.discriminator.trainable_weights)
         self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights, strict=True))
         z = keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
         misleading = tf.zeros((batch_size, 1))
         with tf.GradientTape() as tape:
-            g_loss = self.loss_fn(misleading, self.discriminator(self.generator(z)))
+            fooled = self.discriminator(self.generator(z, training=True), training=True)
+            g_loss = self.loss_fn(misleading, fooled)
         grads = tape.gradient(g_loss, self.generator.trainable_weights)
         self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights, strict=True))
         return {"d_loss": d_loss, "g_loss": g_loss}
+
+
+def stock(network: keras.Model) -> keras.Model:
+    """The same network (architecture and weights) built from stock Keras layers, as a user
+    of the Keras example would write it: Keras' own batch norm, not synchronized."""
+
+    def clone(layer):
+        if isinstance(layer, FusedBatchNormalization):
+            return keras.layers.BatchNormalization.from_config({**layer.get_config(), "synchronized": False})
+        return layer.__class__.from_config(layer.get_config())
+
+    copy = keras.models.clone_model(network, clone_function=clone)
+    copy.set_weights(network.get_weights())
+    return copy
 
 
 def macs(network: keras.Model) -> int:
@@ -280,7 +299,7 @@ def main():
     ours = project(recipe, spec, mixed=False)
     ours_bf16 = project(recipe, spec, mixed=True) if scale.cpu_has_bfloat16() else None
     networks = build_model(recipe, spec)
-    baseline = BaselineGAN(networks.generator, networks.discriminator, recipe.latent_dim)
+    baseline = BaselineGAN(stock(networks.generator), stock(networks.discriminator), recipe.latent_dim)
     baseline.compile(keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5))
 
     contenders = {"baseline (Keras example)": (baseline, baseline_data), "gan-zoo float32": (ours, pipeline)}

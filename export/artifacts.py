@@ -82,7 +82,7 @@ def _is_policy(value) -> bool:
 def float32_copy(network: keras.Model) -> keras.Model:
     """The network computing in float32, same weights: what runtimes without bfloat16 or
     float16 kernels can run. Networks trained in float32 come back unchanged."""
-    if all(layer.dtype_policy.name == "float32" for layer in network.layers):
+    if all(layer.dtype_policy.name == "float32" for layer in _all_layers(network)):
         return network
 
     def clone(layer):
@@ -91,6 +91,15 @@ def float32_copy(network: keras.Model) -> keras.Model:
     copy = keras.models.clone_model(network, clone_function=clone)
     copy.set_weights(network.get_weights())
     return copy
+
+
+def _all_layers(network: keras.Model) -> list:
+    """Every layer of a network, those of the networks nested in it included (the judge's scorer)."""
+    return [
+        leaf
+        for layer in network.layers
+        for leaf in ([layer] + (_all_layers(layer) if isinstance(layer, keras.Model) else []))
+    ]
 
 
 def _signature(inputs: list[dict]) -> list[tf.TensorSpec]:

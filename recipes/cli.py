@@ -85,8 +85,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--mixed-precision",
-        action="store_true",
-        help="bfloat16 on CPU/TPU, float16 on GPU; weights, logits and losses stay float32",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="bfloat16 on CPU/TPU, float16 on GPU; weights, logits and losses stay float32 "
+        "(default: on for CPUs with bfloat16 arithmetic, AVX512_BF16 or AMX, off elsewhere)",
     )
     train.add_argument(
         "--jit",
@@ -236,7 +238,7 @@ def _train(args) -> int:
             where = f"as {summary['worker']} (the chief writes {run_dir})"
         print(
             f"trained {recipe.name} {where}: {summary['generator_steps']} generator steps, "
-            f"{summary['train_images_per_second']} images/s, stopped by {reason}"
+            f"{summary['train_images_per_second']} images/s in {summary['precision']}, stopped by {reason}"
         )
     return 0
 

@@ -94,14 +94,15 @@ def train(
     export: bool = True,
     verbose: str | int = "auto",
     strategy: str = "auto",
-    mixed_precision: bool = False,
+    mixed_precision: bool | None = None,
     deterministic: bool = False,
     init_from: "presets.Trained | None" = None,
 ) -> dict:
     """Trains `recipe` into `run_dir` (resuming if it was interrupted); returns the summary.
 
     `strategy` is a name in `recipes.scale.STRATEGIES`; `mixed_precision` computes in
-    bfloat16 (CPU, TPU) or float16 (GPU) with float32 weights, logits and losses. The
+    bfloat16 (CPU, TPU) or float16 (GPU) with float32 weights, logits and losses (None:
+    `recipes.scale.default_mixed_precision`, on for CPUs with bfloat16 arithmetic). The
     recipe's `jit_compile` (None: by device type) chooses XLA. `deterministic` turns on
     TensorFlow's op determinism for the rest of the process (it cannot be turned off), so
     the same recipe and seed give bit-identical weights on one machine, a little slower.
@@ -113,6 +114,8 @@ def train(
     distribution = scale.make_strategy(strategy)
     chief = multi_worker.is_chief(distribution)
     device = scale.device_type(distribution)
+    if mixed_precision is None:
+        mixed_precision = scale.default_mixed_precision(device)
     policy = scale.mixed_precision_policy(device) if mixed_precision else "float32"
     jit = recipe.jit_compile if recipe.jit_compile is not None else scale.default_jit(device)
     _check_distribution(recipe, distribution, device, jit)

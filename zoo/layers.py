@@ -1,6 +1,7 @@
-"""Layers the networks share: minibatch discrimination."""
+"""Layers the networks share: minibatch discrimination, batch norm on TensorFlow's fused kernel."""
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 
@@ -51,3 +52,50 @@ class MinibatchDiscrimination(keras.layers.Layer):
             "num_kernels": self.num_kernels,
             "kernel_dim": self.kernel_dim,
         }
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class BatchNormalization(keras.layers.BatchNormalization):
+    """Keras' batch norm whose training pass runs TensorFlow's fused kernel.
+
+    Keras 3 computes batch norm in training as separate ops (moments, then subtract,
+    scale and shift; with `synchronized=True` also a tensor of ones the size of the
+    input, to count it), each of them and its gradient a pass over memory
+    (keras-team/keras-core#225). TensorFlow's FusedBatchNormV3 does the forward pass in
+    one kernel and the backward in another, bfloat16 inputs included. The arithmetic is
+    Keras': inputs normalized by the biased batch variance, the moving statistics
+    updated with it (the kernel returns the Bessel-corrected variance, which is undone).
+    Inference, and whatever the kernel cannot do (another backend, inputs not 4-D
+    channels-last, a mask, renorm, moments synchronized over several replicas), take
+    Keras' own path. It keeps Keras' class name, so layers are named as Keras names them
+    and weights saved from either network load into the other.
+    """
+
+    def call(self, inputs, training=None, mask=None):
+        if not (training and self.trainable and self._fusable(inputs, mask)):
+            return super().call(inputs, training=training, mask=mask)
+        outputs, mean, variance = tf.compat.v1.nn.fused_batch_norm(
+            inputs,
+            scale=self.gamma if self.scale else tf.ones(self.moving_mean.shape),
+            offset=self.beta if self.center else tf.zeros(self.moving_mean.shape),
+            epsilon=self.epsilon,
+            data_format="NHWC",
+            is_training=True,
+        )
+        count = tf.cast(tf.reduce_prod(tf.shape(inputs)[:-1]), tf.float32)  # values per channel
+        variance *= (count - 1.0) / tf.maximum(count, 1.0)  # Bessel's correction undone
+        for statistic, batch_value in [(self.moving_mean, mean), (self.moving_variance, variance)]:
+            statistic.assign(statistic * self.momentum + batch_value * (1.0 - self.momentum))
+        return tf.cast(outputs, self.compute_dtype)
+
+    def _fusable(self, inputs, mask) -> bool:
+        rank = len(inputs.shape)
+        return (
+            keras.backend.backend() == "tensorflow"
+            and rank == 4
+            and self.axis in (-1, rank - 1)
+            and mask is None
+            and not self.renorm
+            and self.epsilon >= 1.001e-5  # the kernel's smallest
+            and not (self.synchronized and tf.distribute.get_strategy().num_replicas_in_sync > 1)
+        )

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from recipes import scale
 from recipes.cli import main
 from zoo import presets
 from zoo.files import sha256
@@ -82,6 +83,8 @@ def test_train_sample_export_end_to_end(tmp_path, fashion_mnist_dir):
     assert json.loads((run / "config.json").read_text())["batch_size"] == 16
     summary = json.loads((run / "summary.json").read_text())
     assert summary["generator_steps"] == 6 and summary["stopped_by"] == "epochs"
+    default = "mixed_bfloat16" if scale.cpu_has_bfloat16() else "float32"  # by CPU, measured
+    assert summary["precision"] == default and f"in {default}" in result.stdout
     assert list((run / "logs" / "train").glob("events.out.tfevents.*"))
     assert list((run / "logs" / "images").glob("events.out.tfevents.*"))
     assert sorted(p.name for p in (run / "samples").iterdir()) == [

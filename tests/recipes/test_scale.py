@@ -45,6 +45,8 @@ def test_precision_and_xla_defaults_by_device():
         with pytest.raises(ZooError, match="bfloat16"):
             scale.mixed_precision_policy("cpu")
     assert scale.default_jit("cpu") is False and scale.default_jit("gpu") is True
+    assert scale.default_mixed_precision("cpu") is scale.cpu_has_bfloat16()
+    assert not scale.default_mixed_precision("gpu") and not scale.default_mixed_precision("tpu")
 
 
 @pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
@@ -72,3 +74,19 @@ def test_loss_scaling_is_undone_in_the_reported_gradient_norm():
     logs = scaled.train_on_batch(real, return_dict=True)
     assert float(scaled.d_optimizer.dynamic_scale) > 1000  # the loss really was scaled
     assert 1e-3 < logs["d_grad_norm"] < 1e3  # ... and the norm reported is the true one
+
+
+def test_float32_copy_reaches_networks_nested_in_a_network():
+    # A judge trained in bfloat16 wraps D's layers in a nested network: each must come back
+    # float32, or onnxruntime refuses the graph (its Conv has no bfloat16 kernel).
+    with scale.Precision("mixed_bfloat16"):
+        d = helpers.tiny("dcgan").discriminator
+    inner = keras.Model(d.input, d.outputs[0], name="scorer")  # as zoo.judge wraps D, in float32
+    image = keras.Input(inner.inputs[0].shape[1:], name="image")
+    outer = keras.Model(image, keras.layers.Activation("sigmoid", dtype="float32")(inner(image)))
+    assert outer.layers[1].dtype_policy.name == "float32"  # the nested network's own policy hides its layers'
+    copy = artifacts.float32_copy(outer)
+    leaves = [leaf for layer in copy.layers if isinstance(layer, keras.Model) for leaf in layer.layers]
+    assert leaves and all(leaf.dtype_policy.name == "float32" for leaf in leaves)
+    x = np.random.default_rng(0).uniform(-1, 1, (4, *inner.inputs[0].shape[1:])).astype(np.float32)
+    np.testing.assert_allclose(copy(x).numpy(), outer(x).numpy(), atol=0.02)  # same weights

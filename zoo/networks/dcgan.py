@@ -9,6 +9,7 @@ arguments, so every conv variant shares these two builders.
 
 import keras
 
+from zoo import layers as zoo_layers
 from zoo.networks.common import (
     check_image_shape,
     discriminator_head,
@@ -60,12 +61,12 @@ def dcgan_generator(
     # The projection of z is a matmul reshaped to a 4-D tensor, not a hidden FC layer.
     x = keras.layers.Dense(start * start * filters, use_bias=False)(x)
     x = keras.layers.Reshape((start, start, filters))(x)
-    x = keras.layers.BatchNormalization(momentum=0.9, synchronized=True)(x)
+    x = zoo_layers.BatchNormalization(momentum=0.9, synchronized=True)(x)
     x = keras.layers.ReLU()(x)
     for _ in range(steps - 1):
         filters //= 2
         x = keras.layers.Conv2DTranspose(filters, kernel_size, 2, padding="same", use_bias=False)(x)
-        x = keras.layers.BatchNormalization(momentum=0.9, synchronized=True)(x)
+        x = zoo_layers.BatchNormalization(momentum=0.9, synchronized=True)(x)
         x = keras.layers.ReLU()(x)
     x = keras.layers.Conv2DTranspose(channels, kernel_size, 2, padding="same")(x)
     image = keras.layers.Activation("tanh", name="image", dtype="float32")(x)  # float32 under mixed precision
@@ -101,7 +102,7 @@ def dcgan_discriminator(
         conv = keras.layers.Conv2D(filters, kernel_size, 2, padding="same", use_bias=i == 0 or norm == "none")
         x = maybe_spectral(conv, spectral_norm)(x)
         if i > 0 and norm == "batch":  # no batch norm on D's input layer
-            x = keras.layers.BatchNormalization(momentum=0.9, synchronized=True)(x)
+            x = zoo_layers.BatchNormalization(momentum=0.9, synchronized=True)(x)
         elif i > 0 and norm == "layer":
             x = keras.layers.GroupNormalization(groups=1)(x)  # one group: layer norm
         x = keras.layers.LeakyReLU(0.2)(x)

@@ -49,8 +49,7 @@ def test_gradient_penalty_is_taken_at_the_interpolate():
 def test_wgan_gp_uses_the_penalty_with_uniform_weights_and_no_batch_norm(monkeypatch):
     model = helpers.tiny("wgan-gp")
     assert model.gradient_penalty == 10.0 and model.d_steps == 5
-    kinds = {type(layer).__name__ for layer in model.discriminator.layers}
-    assert "BatchNormalization" not in kinds
+    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in model.discriminator.layers)
     # Layer norm as defined for conv layers: each example over all its units (H, W, C).
     (norm,) = [layer for layer in model.discriminator.layers if type(layer).__name__ == "GroupNormalization"]
     x = np.random.default_rng(0).normal(3.0, 2.0, (2, 7, 7, 16)).astype(np.float32) * [[[[1.0]]], [[[5.0]]]]
