@@ -6,7 +6,8 @@ dense matmul peak (float32 and bfloat16) and memory bandwidth (a large array cop
 FLOPs and bytes of one training step (counted from the layers' shapes), where each step
 sits on that roofline, and how fast the input pipeline alone runs (so that training never
 waits on it). With --profile DIR it writes, instead, a TensorBoard profiler trace of a few
-steps of the baseline and of gan-zoo in float32 and bfloat16, and prints where the time goes.
+steps of the baseline and of gan-zoo in float32 and bfloat16, prints where the time goes,
+then times each convolution and dense layer alone in both precisions.
 
     .venv/bin/python benchmarks/train_throughput.py [--steps 60] [--repeats 5] [--batch-size N]
     .venv/bin/python benchmarks/train_throughput.py --profile /tmp/profile   # then the table
@@ -252,6 +253,52 @@ def profile(contenders: dict, logdir: Path, steps: int = 20) -> None:
         print(f"\n{name}: {steps} steps, trace in {folder}\n{op_table(folder)}")
 
 
+def layer_table(networks: list[keras.Model], batch: int, rounds: int = 5, calls: int = 20) -> str:
+    """Each convolution and dense layer alone, forward and backward at the step's batch, in
+    float32 and in bfloat16 (a fresh layer with the same configuration): its GFLOP/s and how
+    much bfloat16 gains. Shows which layers the bfloat16 kernels speed up and which they do not."""
+
+    def seconds(layer, shape, dtype):
+        copy = layer.__class__.from_config({**layer.get_config(), "dtype": dtype, "name": None})
+        copy.build(shape)
+        x = tf.cast(tf.random.normal(shape), copy.compute_dtype)
+
+        @tf.function
+        def step(x):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                y = tf.cast(copy(x), tf.float32)
+                loss = tf.reduce_sum(y * y)
+            return tape.gradient(loss, [x, *copy.trainable_variables])
+
+        step(x)[0].numpy()
+        times = []
+        for _ in range(rounds):
+            start = time.perf_counter()
+            for _ in range(calls):
+                out = step(x)
+            out[0].numpy()
+            times.append((time.perf_counter() - start) / calls)
+        return statistics.median(times)
+
+    header = ("layer", "in -> out", "f32 ms", "GFLOP/s", "bf16 ms", "GFLOP/s", "gain")
+    lines = ["{:<34}{:>26}{:>9}{:>9}{:>9}{:>9}{:>7}".format(*header)]
+    for network in networks:
+        for layer in network.layers:
+            if not isinstance(layer, keras.layers.Conv2D | keras.layers.Conv2DTranspose | keras.layers.Dense):
+                continue
+            alone = keras.Sequential([keras.Input(layer.input.shape[1:]), layer.__class__.from_config(
+                {**layer.get_config(), "name": None})])  # fmt: skip
+            flops = 3 * 2 * macs(alone) * batch  # forward, and backward for input and weights
+            shape = (batch, *layer.input.shape[1:])
+            f32, bf16 = seconds(layer, shape, "float32"), seconds(layer, shape, "mixed_bfloat16")
+            name = f"{network.name} {type(layer).__name__}"
+            io = " -> ".join("x".join(map(str, t.shape[1:])) for t in (layer.input, layer.output))
+            lines.append(f"{name:<34}{io:>26}{f32 * 1e3:>9.2f}{flops / f32 / 1e9:>9.0f}"
+                         f"{bf16 * 1e3:>9.2f}{flops / bf16 / 1e9:>9.0f}{f32 / bf16:>6.2f}x")  # fmt: skip
+    return "\n".join(lines)
+
+
 class _Span(keras.callbacks.Callback):
     """Seconds from the first step's start to the last step's end of one fit."""
 
@@ -309,6 +356,8 @@ def main():
         model.fit(dataset, steps_per_epoch=3, epochs=1, verbose=0)
     if args.profile:
         profile(contenders, args.profile)
+        print(f"\nlayers alone, batch {batch}, forward and backward:")
+        print(layer_table([ours.generator, ours.discriminator], batch))
         return
     rates = {name: [] for name in contenders}
     for _ in range(args.repeats):
