@@ -53,18 +53,18 @@ def timed(fn, repeats: int, warmup: int = 3) -> float:
     return statistics.median(times)
 
 
-def litert_latency(folder: Path, generator, latent_dim: int, repeats: int) -> None:
+def litert_latency(folder: Path, generator, feeds: dict, repeats: int) -> None:
     """Batch-1 latency of the two LiteRT files (TensorFlow's interpreter) beside onnxruntime's
-    default session, with each file's size and its max |diff| from Keras."""
-    z = np.random.default_rng(0).standard_normal((1, latent_dim)).astype(np.float32)
-    reference = generator(z, training=False).numpy()
+    default session, with each file's size and its max |diff| from Keras. `feeds` holds
+    every input of the generator (z, and a label or code where it is conditional)."""
+    reference = generator(feed(generator, feeds), training=False).numpy()
     session = ort.InferenceSession(str(folder / "generator.onnx"), providers=["CPUExecutionProvider"])
-    runs = {"generator.onnx": lambda: session.run(["image"], {"z": z})[0]}
+    runs = {"generator.onnx": lambda: session.run(["image"], feeds)[0]}
     for file in ("generator.tflite", "generator_dynamic_int8.tflite"):
         with warnings.catch_warnings():  # it says the interpreter moves to the ai-edge-litert package
             warnings.simplefilter("ignore", UserWarning)
             runner = tf.lite.Interpreter(model_path=str(folder / file)).get_signature_runner()
-        runs[file] = lambda runner=runner: runner(z=z)["image"]
+        runs[file] = lambda runner=runner: runner(**feeds)["image"]
     print(f"{'batch 1, file':<32}{'bytes':>11}{'ms/call':>10}{'max |diff|':>12}")
     for file, fn in runs.items():
         diff = float(np.max(np.abs(fn() - reference)))
@@ -117,10 +117,11 @@ def compare(model, repeats: int, peak: float, label: str, litert: bool = False) 
               f"rewritten: {done}")
         print(f"{'batch':>6} {'runtime':<24}{'ms/call':>10}{'images/s':>11}{'x SavedModel':>14}"
               f"{'GFLOP/s':>9}{'of peak':>9}{'max |diff|':>12}")  # fmt: skip
-        results = {}
+        results, first_feeds = {}, None
         for batch, count in ((1, repeats), (256, max(25, repeats // 10))):
             feeds = {k: v for k, v in model.sample_inputs(batch, 0).items()}
             feeds = {s["name"]: np.asarray(feeds[s["name"]], s["dtype"]) for s in inputs}
+            first_feeds = first_feeds or feeds
             tensors = {k: tf.constant(v) for k, v in feeds.items()}
             reference = model.generate(batch, inputs=dict(feeds))
             runs = {
@@ -137,7 +138,7 @@ def compare(model, repeats: int, peak: float, label: str, litert: bool = False) 
                       f"{diff:>12.2g}")  # fmt: skip
             results[batch] = seconds
         if litert:
-            litert_latency(folder, generator, model.latent_dim, repeats)
+            litert_latency(folder, generator, first_feeds, repeats)
     return results
 
 
