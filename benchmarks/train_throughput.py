@@ -6,8 +6,10 @@ dense matmul peak (float32 and bfloat16) and memory bandwidth (a large array cop
 FLOPs and bytes of one training step (counted from the layers' shapes), where each step
 sits on that roofline, and how fast the input pipeline alone runs (so that training never
 waits on it). With --profile DIR it writes, instead, a TensorBoard profiler trace of a few
-steps of the baseline and of gan-zoo in float32 and bfloat16, prints where the time goes,
-then times each convolution and dense layer alone in both precisions.
+steps of the baseline and of gan-zoo in float32 and bfloat16, prints where the time goes and
+what the targets would need (convolutions and matmuls against everything else), then times
+each convolution and dense layer alone in both precisions, beside a plain matmul doing the
+layer's arithmetic (how much this machine's bfloat16 gains at the layers' own sizes).
 
     .venv/bin/python benchmarks/train_throughput.py [--steps 60] [--repeats 5] [--batch-size N]
     .venv/bin/python benchmarks/train_throughput.py --profile /tmp/profile   # then the table
@@ -86,20 +88,23 @@ def stock(network: keras.Model) -> keras.Model:
     return copy
 
 
+def layer_macs(layer) -> int:
+    """Multiply-accumulates of one layer's forward pass of one example, from its shapes."""
+    inner = getattr(layer, "layer", layer)  # spectral-norm wrappers
+    if isinstance(inner, keras.layers.Conv2DTranspose):
+        h, w, c = layer.input.shape[1:]
+        return int(h * w * c * inner.filters * np.prod(inner.kernel_size))
+    if isinstance(inner, keras.layers.Conv2D):
+        h, w, _ = layer.output.shape[1:]
+        return int(h * w * layer.input.shape[-1] * inner.filters * np.prod(inner.kernel_size))
+    if isinstance(inner, keras.layers.Dense):
+        return int(layer.input.shape[-1] * inner.units)
+    return 0
+
+
 def macs(network: keras.Model) -> int:
     """Multiply-accumulates of one forward pass of one example, from the layers' shapes."""
-    total = 0
-    for layer in network.layers:
-        inner = getattr(layer, "layer", layer)  # spectral-norm wrappers
-        if isinstance(inner, keras.layers.Conv2DTranspose):
-            h, w, c = layer.input.shape[1:]
-            total += h * w * c * inner.filters * np.prod(inner.kernel_size)
-        elif isinstance(inner, keras.layers.Conv2D):
-            h, w, _ = layer.output.shape[1:]
-            total += h * w * layer.input.shape[-1] * inner.filters * np.prod(inner.kernel_size)
-        elif isinstance(inner, keras.layers.Dense):
-            total += layer.input.shape[-1] * inner.units
-    return int(total)
+    return sum(layer_macs(layer) for layer in network.layers)
 
 
 def step_flops_per_image(generator, discriminator) -> float:
@@ -110,6 +115,42 @@ def step_flops_per_image(generator, discriminator) -> float:
     d_step = g + 2 * 3 * d
     g_step = 3 * g + 2 * d
     return float(d_step + g_step)
+
+
+def gemm_shape(layer, batch: int) -> tuple[int, int, int]:
+    """(M, K, N) of the matmul that does a layer's forward arithmetic at this batch: the
+    same FLOPs as one plain GEMM (a transposed convolution: each input position times the
+    kernel, all taps at once; a convolution: each output position's patch times the kernel)."""
+    inner = getattr(layer, "layer", layer)  # spectral-norm wrappers
+    if isinstance(inner, keras.layers.Conv2DTranspose):
+        h, w, c = layer.input.shape[1:]
+        return batch * h * w, c, inner.filters * int(np.prod(inner.kernel_size))
+    if isinstance(inner, keras.layers.Conv2D):
+        h, w, _ = layer.output.shape[1:]
+        return batch * h * w, layer.input.shape[-1] * int(np.prod(inner.kernel_size)), inner.filters
+    return batch, layer.input.shape[-1], inner.units
+
+
+def gemm_rate(dtype, m: int, k: int, n: int, calls: int = 20, rounds: int = 5) -> float:
+    """GFLOP/s of one (m, k) x (k, n) matmul, `calls` of them in a loop, median of rounds:
+    what this machine's matmul kernels reach at one layer's size, as opposed to the peak."""
+    a = tf.cast(tf.random.normal((m, k)), dtype)
+    b = tf.cast(tf.random.normal((k, n)), dtype)
+
+    @tf.function
+    def run(a, b):
+        total = tf.zeros((), dtype)
+        for _ in tf.range(calls):  # a loop, so that no matmul is folded into another
+            total += tf.linalg.matmul(a, b)[0, 0]
+        return total
+
+    run(a, b).numpy()
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        run(a, b).numpy()
+        times.append(time.perf_counter() - start)
+    return 2 * m * k * n * calls / statistics.median(times) / 1e9
 
 
 def matmul_peak(dtype, n: int = 4096, repeats: int = 10) -> float:
@@ -194,10 +235,11 @@ def _category(name: str, op: str) -> str:
     return "elementwise and other"
 
 
-def op_table(logdir: Path, top: int = 12) -> str:
+def op_table(logdir: Path, top: int = 12) -> tuple[str, collections.Counter]:
     """The ops of a profiler trace by time on TensorFlow's executor threads (each op's kernel,
     its intra-op threads included), by category, and the idle time between ops (Python,
-    dispatch, waits): the trace's span minus the time some op was running."""
+    dispatch, waits): the trace's span minus the time some op was running. Returns the
+    table and the picoseconds by category."""
     from tensorflow.tsl.profiler.protobuf import xplane_pb2  # TensorFlow's own trace format
 
     space = xplane_pb2.XSpace()
@@ -234,13 +276,19 @@ def op_table(logdir: Path, top: int = 12) -> str:
     lines.append(
         f"{'idle between ops (of the span)':<40}{(wall - busy) / 1e9:>9.1f}{(wall - busy) / wall:>8.1%}"
     )
-    return "\n".join(lines)
+    return "\n".join(lines), by_category
 
 
-def profile(contenders: dict, logdir: Path, steps: int = 20) -> None:
+ARITHMETIC = ("conv forward", "conv backward (input)", "conv backward (filter)", "matmul")
+
+
+def profile(contenders: dict, logdir: Path, gemm_gain: float, steps: int = 20) -> None:
     """A profiler trace of `steps` training steps of each contender under logdir/<name>, and
     its table. The steps are the model's own train function called on the dataset's
-    iterator, as `fit` calls it, without fit's start and end in the trace."""
+    iterator, as `fit` calls it, without fit's start and end in the trace. Then what the
+    targets would need, from the traces' op time per step: the convolutions and matmuls
+    (what bfloat16 and faster kernels can speed up) against everything else."""
+    split = {}
     for name, (model, dataset) in contenders.items():
         folder = logdir / name.replace(" ", "-")
         train, batches = model.make_train_function(), iter(dataset)
@@ -250,13 +298,31 @@ def profile(contenders: dict, logdir: Path, steps: int = 20) -> None:
             logs = train(batches)
         float(next(iter(logs.values())))  # wait for the last step
         tf.profiler.experimental.stop()
-        print(f"\n{name}: {steps} steps, trace in {folder}\n{op_table(folder)}")
+        table, by_category = op_table(folder)
+        print(f"\n{name}: {steps} steps, trace in {folder}\n{table}")
+        arithmetic = sum(by_category[c] for c in ARITHMETIC) / steps / 1e9
+        split[name] = (arithmetic, sum(by_category.values()) / steps / 1e9 - arithmetic)
+    print(f"\nop time per step, ms{'convolutions+matmuls':>31}{'everything else':>17}")
+    for name, (arithmetic, rest) in split.items():
+        print(f"{name:<30}{arithmetic:>27.1f}{rest:>17.1f}")
+    names = list(split)
+    base, f32 = sum(split[names[0]]), split[names[1]]
+    print(f"{names[1]} over the baseline if everything but convolutions and matmuls took no "
+          f"time: at most {base / f32[0]:.2f}x (op time now {base / sum(f32):.2f}x)")  # fmt: skip
+    if len(names) > 2:
+        bf16 = split[names[2]]
+        bound = sum(f32) / (f32[0] / gemm_gain + bf16[1])
+        print(f"bfloat16 over float32 if bfloat16's convolutions and matmuls gained what a plain matmul "
+              f"of G's largest layer gains here ({gemm_gain:.2f}x) and the rest stayed as measured: "
+              f"{bound:.2f}x (op time now {sum(f32) / sum(bf16):.2f}x)")  # fmt: skip
 
 
 def layer_table(networks: list[keras.Model], batch: int, rounds: int = 5, calls: int = 20) -> str:
     """Each convolution and dense layer alone, forward and backward at the step's batch, in
     float32 and in bfloat16 (a fresh layer with the same configuration): its GFLOP/s and how
-    much bfloat16 gains. Shows which layers the bfloat16 kernels speed up and which they do not."""
+    much bfloat16 gains, beside a plain matmul with the layer's forward arithmetic at this
+    batch (`gemm_shape`) in both precisions. Shows which layers the bfloat16 kernels speed up,
+    and how much this machine's bfloat16 gains at the layers' sizes rather than at the peak's."""
 
     def seconds(layer, shape, dtype):
         copy = layer.__class__.from_config({**layer.get_config(), "dtype": dtype, "name": None})
@@ -282,7 +348,8 @@ def layer_table(networks: list[keras.Model], batch: int, rounds: int = 5, calls:
         return statistics.median(times)
 
     header = ("layer", "in -> out", "f32 ms", "GFLOP/s", "bf16 ms", "GFLOP/s", "gain")
-    lines = ["{:<34}{:>26}{:>9}{:>9}{:>9}{:>9}{:>7}".format(*header)]
+    header += ("GEMM", "f32", "bf16", "gain")
+    lines = ["{:<34}{:>26}{:>9}{:>9}{:>9}{:>9}{:>7}{:>20}{:>7}{:>7}{:>7}".format(*header)]
     for network in networks:
         for layer in network.layers:
             if not isinstance(layer, keras.layers.Conv2D | keras.layers.Conv2DTranspose | keras.layers.Dense):
@@ -294,8 +361,12 @@ def layer_table(networks: list[keras.Model], batch: int, rounds: int = 5, calls:
             f32, bf16 = seconds(layer, shape, "float32"), seconds(layer, shape, "mixed_bfloat16")
             name = f"{network.name} {type(layer).__name__}"
             io = " -> ".join("x".join(map(str, t.shape[1:])) for t in (layer.input, layer.output))
+            m, k, n = gemm_shape(layer, batch)
+            gemm32, gemm16 = gemm_rate(tf.float32, m, k, n), gemm_rate(tf.bfloat16, m, k, n)
             lines.append(f"{name:<34}{io:>26}{f32 * 1e3:>9.2f}{flops / f32 / 1e9:>9.0f}"
-                         f"{bf16 * 1e3:>9.2f}{flops / bf16 / 1e9:>9.0f}{f32 / bf16:>6.2f}x")  # fmt: skip
+                         f"{bf16 * 1e3:>9.2f}{flops / bf16 / 1e9:>9.0f}{f32 / bf16:>6.2f}x"
+                         f"{f'{m}x{k}x{n}':>20}{gemm32:>7.0f}{gemm16:>7.0f}"
+                         f"{gemm16 / gemm32:>6.2f}x")  # fmt: skip
     return "\n".join(lines)
 
 
@@ -355,7 +426,9 @@ def main():
     for model, dataset in contenders.values():  # trace and compile once, off the clock
         model.fit(dataset, steps_per_epoch=3, epochs=1, verbose=0)
     if args.profile:
-        profile(contenders, args.profile)
+        largest = max(ours.generator.layers, key=layer_macs)
+        m, k, n = gemm_shape(largest, batch)
+        profile(contenders, args.profile, gemm_rate(tf.bfloat16, m, k, n) / gemm_rate(tf.float32, m, k, n))
         print(f"\nlayers alone, batch {batch}, forward and backward:")
         print(layer_table([ours.generator, ours.discriminator], batch))
         return
