@@ -88,18 +88,27 @@ def stock(network: keras.Model) -> keras.Model:
     return copy
 
 
-def layer_macs(layer) -> int:
-    """Multiply-accumulates of one layer's forward pass of one example, from its shapes."""
+def gemm_shape(layer, batch: int) -> tuple[int, int, int] | None:
+    """(M, K, N) of the matmul that does a layer's forward arithmetic at this batch, or None
+    for a layer without any: the same FLOPs as one plain GEMM (a transposed convolution:
+    each input position times the kernel, all taps at once; a convolution: each output
+    position's patch times the kernel)."""
     inner = getattr(layer, "layer", layer)  # spectral-norm wrappers
     if isinstance(inner, keras.layers.Conv2DTranspose):
         h, w, c = layer.input.shape[1:]
-        return int(h * w * c * inner.filters * np.prod(inner.kernel_size))
+        return batch * h * w, c, inner.filters * int(np.prod(inner.kernel_size))
     if isinstance(inner, keras.layers.Conv2D):
         h, w, _ = layer.output.shape[1:]
-        return int(h * w * layer.input.shape[-1] * inner.filters * np.prod(inner.kernel_size))
+        return batch * h * w, layer.input.shape[-1] * int(np.prod(inner.kernel_size)), inner.filters
     if isinstance(inner, keras.layers.Dense):
-        return int(layer.input.shape[-1] * inner.units)
-    return 0
+        return batch, layer.input.shape[-1], inner.units
+    return None
+
+
+def layer_macs(layer) -> int:
+    """Multiply-accumulates of one layer's forward pass of one example: its GEMM's size."""
+    shape = gemm_shape(layer, 1)
+    return int(np.prod(shape)) if shape else 0
 
 
 def macs(network: keras.Model) -> int:
@@ -115,20 +124,6 @@ def step_flops_per_image(generator, discriminator) -> float:
     d_step = g + 2 * 3 * d
     g_step = 3 * g + 2 * d
     return float(d_step + g_step)
-
-
-def gemm_shape(layer, batch: int) -> tuple[int, int, int]:
-    """(M, K, N) of the matmul that does a layer's forward arithmetic at this batch: the
-    same FLOPs as one plain GEMM (a transposed convolution: each input position times the
-    kernel, all taps at once; a convolution: each output position's patch times the kernel)."""
-    inner = getattr(layer, "layer", layer)  # spectral-norm wrappers
-    if isinstance(inner, keras.layers.Conv2DTranspose):
-        h, w, c = layer.input.shape[1:]
-        return batch * h * w, c, inner.filters * int(np.prod(inner.kernel_size))
-    if isinstance(inner, keras.layers.Conv2D):
-        h, w, _ = layer.output.shape[1:]
-        return batch * h * w, layer.input.shape[-1] * int(np.prod(inner.kernel_size)), inner.filters
-    return batch, layer.input.shape[-1], inner.units
 
 
 def gemm_rate(dtype, m: int, k: int, n: int, calls: int = 20, rounds: int = 5) -> float:
@@ -313,16 +308,20 @@ def profile(contenders: dict, logdir: Path, gemm_gain: float, steps: int = 20) -
         bf16 = split[names[2]]
         bound = sum(f32) / (f32[0] / gemm_gain + bf16[1])
         print(f"bfloat16 over float32 if bfloat16's convolutions and matmuls gained what a plain matmul "
-              f"of G's largest layer gains here ({gemm_gain:.2f}x) and the rest stayed as measured: "
+              f"of G's largest layer gains here ({gemm_gain:.2f}x, as in the layer table below) and the "
+              f"rest stayed as measured: "
               f"{bound:.2f}x (op time now {sum(f32) / sum(bf16):.2f}x)")  # fmt: skip
 
 
-def layer_table(networks: list[keras.Model], batch: int, rounds: int = 5, calls: int = 20) -> str:
+def layer_table(
+    networks: list[keras.Model], batch: int, rounds: int = 5, calls: int = 20
+) -> tuple[str, dict]:
     """Each convolution and dense layer alone, forward and backward at the step's batch, in
     float32 and in bfloat16 (a fresh layer with the same configuration): its GFLOP/s and how
     much bfloat16 gains, beside a plain matmul with the layer's forward arithmetic at this
     batch (`gemm_shape`) in both precisions. Shows which layers the bfloat16 kernels speed up,
-    and how much this machine's bfloat16 gains at the layers' sizes rather than at the peak's."""
+    and how much this machine's bfloat16 gains at the layers' sizes rather than at the peak's.
+    Returns the table and each layer's matmul gain."""
 
     def seconds(layer, shape, dtype):
         copy = layer.__class__.from_config({**layer.get_config(), "dtype": dtype, "name": None})
@@ -350,6 +349,7 @@ def layer_table(networks: list[keras.Model], batch: int, rounds: int = 5, calls:
     header = ("layer", "in -> out", "f32 ms", "GFLOP/s", "bf16 ms", "GFLOP/s", "gain")
     header += ("GEMM", "f32", "bf16", "gain")
     lines = ["{:<34}{:>26}{:>9}{:>9}{:>9}{:>9}{:>7}{:>20}{:>7}{:>7}{:>7}".format(*header)]
+    gains = {}
     for network in networks:
         for layer in network.layers:
             if not isinstance(layer, keras.layers.Conv2D | keras.layers.Conv2DTranspose | keras.layers.Dense):
@@ -363,11 +363,12 @@ def layer_table(networks: list[keras.Model], batch: int, rounds: int = 5, calls:
             io = " -> ".join("x".join(map(str, t.shape[1:])) for t in (layer.input, layer.output))
             m, k, n = gemm_shape(layer, batch)
             gemm32, gemm16 = gemm_rate(tf.float32, m, k, n), gemm_rate(tf.bfloat16, m, k, n)
+            gains[layer.name] = gemm16 / gemm32
             lines.append(f"{name:<34}{io:>26}{f32 * 1e3:>9.2f}{flops / f32 / 1e9:>9.0f}"
                          f"{bf16 * 1e3:>9.2f}{flops / bf16 / 1e9:>9.0f}{f32 / bf16:>6.2f}x"
                          f"{f'{m}x{k}x{n}':>20}{gemm32:>7.0f}{gemm16:>7.0f}"
-                         f"{gemm16 / gemm32:>6.2f}x")  # fmt: skip
-    return "\n".join(lines)
+                         f"{gains[layer.name]:>6.2f}x")  # fmt: skip
+    return "\n".join(lines), gains
 
 
 class _Span(keras.callbacks.Callback):
@@ -426,11 +427,9 @@ def main():
     for model, dataset in contenders.values():  # trace and compile once, off the clock
         model.fit(dataset, steps_per_epoch=3, epochs=1, verbose=0)
     if args.profile:
-        largest = max(ours.generator.layers, key=layer_macs)
-        m, k, n = gemm_shape(largest, batch)
-        profile(contenders, args.profile, gemm_rate(tf.bfloat16, m, k, n) / gemm_rate(tf.float32, m, k, n))
-        print(f"\nlayers alone, batch {batch}, forward and backward:")
-        print(layer_table([ours.generator, ours.discriminator], batch))
+        layers, gains = layer_table([ours.generator, ours.discriminator], batch)
+        profile(contenders, args.profile, gains[max(ours.generator.layers, key=layer_macs).name])
+        print(f"\nlayers alone, batch {batch}, forward and backward:\n{layers}")
         return
     rates = {name: [] for name in contenders}
     for _ in range(args.repeats):

@@ -1,39 +1,49 @@
-"""The training benchmark's arithmetic: its per-layer matmul has the layer's FLOPs."""
+"""The training benchmark's arithmetic: each layer's matmul and the FLOPs of a step."""
 
 import sys
 from pathlib import Path
 
 import keras
-import pytest
 
 import zoo
+from zoo.networks.dcgan import dcgan_discriminator
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
 import train_throughput
 
-SHAPES = [("dcgan", (28, 28, 1)), ("dcgan", (32, 32, 3)), ("dcgan", (64, 64, 3)), ("sngan", (28, 28, 1))]
 
-
-@pytest.mark.parametrize("variant, image_shape", SHAPES)
-def test_each_layers_gemm_does_its_forward_arithmetic(variant, image_shape):
-    gan = zoo.build(variant, image_shape=image_shape, latent_dim=100)
-    layers = [
-        layer
-        for network in (gan.generator, gan.discriminator)
-        for layer in network.layers
-        if train_throughput.layer_macs(layer)
-    ]
-    assert len(layers) >= 5
-    for layer in layers:
-        m, k, n = train_throughput.gemm_shape(layer, batch=8)
-        assert m * k * n == 8 * train_throughput.layer_macs(layer), layer.name
-    assert sum(map(train_throughput.layer_macs, gan.generator.layers)) == train_throughput.macs(gan.generator)
+def test_the_default_networks_arithmetic_by_hand():
+    gan = zoo.build("dcgan", image_shape=(28, 28, 1), latent_dim=100, d_width=32)
+    g = [train_throughput.layer_macs(layer) for layer in gan.generator.layers]
+    d = [train_throughput.layer_macs(layer) for layer in gan.discriminator.layers]
+    # Dense 100 -> 7x7x128; 7x7x128 -> 14x14x64 and 14x14x64 -> 28x28x1, 16 taps per input value.
+    assert [m for m in g if m] == [100 * 6272, 49 * 128 * 64 * 16, 196 * 64 * 1 * 16]
+    # 28x28x1 -> 14x14x32 and 14x14x32 -> 7x7x64, a 4x4 patch per output value; Dense 3136 -> 1.
+    assert [m for m in d if m] == [196 * 1 * 32 * 16, 49 * 32 * 64 * 16, 3136]
+    assert train_throughput.macs(gan.generator) == sum(g)
+    # The README's 85.3 MFLOP per image: D's step (G forward, D forward and backward on real
+    # and fake) and G's step (G and D forward and backward).
+    flops = train_throughput.step_flops_per_image(gan.generator, gan.discriminator)
+    assert round(flops / 1e6, 1) == 85.3
 
 
 def test_the_largest_transposed_convolution_as_a_gemm():
-    # G of the default recipe: 7x7x128 -> 14x14x64, kernel 4: each of the 49 input positions
-    # times a (128, 16 taps x 64) matrix.
+    # Each of the 49 input positions times a (128, 16 taps x 64) matrix.
     gan = zoo.build("dcgan", image_shape=(28, 28, 1), latent_dim=100)
     largest = max(gan.generator.layers, key=train_throughput.layer_macs)
     assert isinstance(largest, keras.layers.Conv2DTranspose)
     assert train_throughput.gemm_shape(largest, batch=64) == (64 * 7 * 7, 128, 16 * 64)
+    assert train_throughput.gemm_shape(gan.generator.layers[-1], batch=64) is None  # tanh
+
+
+def test_spectral_norm_wrappers_count_as_the_layers_they_wrap():
+    wrapped = dcgan_discriminator((32, 32, 3), width=16, spectral_norm=True)
+    plain = dcgan_discriminator((32, 32, 3), width=16)
+    assert any(isinstance(layer, keras.layers.SpectralNormalization) for layer in wrapped.layers)
+    assert train_throughput.macs(wrapped) == train_throughput.macs(plain) > 0
+
+    def shapes(network):
+        return [s for s in (train_throughput.gemm_shape(layer, 4) for layer in network.layers) if s]
+
+    assert shapes(wrapped) == shapes(plain)
+    assert len(shapes(wrapped)) == 4  # three convolutions and the logit
