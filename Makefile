@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 WEB := export/web
 WEB_STAMP := $(WEB)/node_modules/.installed
+DATA_NPM := data
+EMOJI_STAMP := $(DATA_NPM)/node_modules/.installed
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_DIR ?= runs/demo
@@ -27,11 +29,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-# Debian ships the original Fashion-MNIST files; tfds prepares them offline (see zoo/data.py).
-data:
+# Debian ships the original Fashion-MNIST files; tfds prepares them offline (zoo/data/tfds_source.py).
+# Noto emoji at 64x64 come from npm, pinned by data/package-lock.json (zoo/data/noto_emoji.py).
+data: $(EMOJI_STAMP)
 	@if [ ! -f $(FASHION_MNIST) ] && command -v apt-get >/dev/null 2>&1; then \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq dataset-fashion-mnist; \
 	fi
+
+$(EMOJI_STAMP): $(DATA_NPM)/package.json $(DATA_NPM)/package-lock.json
+	@if ! command -v npm >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nodejs npm; \
+	fi
+	npm ci --prefix $(DATA_NPM) --no-audit --no-fund
+	touch $@
 
 # onnxruntime-web for `ganzoo export --web` and playwright-core for the page's test (npm, pinned
 # by package-lock.json); Debian's chromium runs that test headless.
@@ -76,7 +86,7 @@ test: setup data web lint
 	$(BIN)/pytest -q
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache .ruff_cache $(WEB)/node_modules
+	rm -rf $(VENV) runs .pytest_cache .ruff_cache $(WEB)/node_modules $(DATA_NPM)/node_modules
 
 # Redraws docs/web-page.png: the sampling page, with its judge, on the DCGAN preset's export.
 web-screenshot: setup web

@@ -53,8 +53,13 @@ class Recipe(_Overridable):
 
     name: str
     variant: str  # a name in zoo.available()
-    dataset: str  # a name in zoo.data.DATASETS
+    dataset: str  # a folder, a .npy/.npz file or a tfds name (zoo.data)
     description: str = ""
+    image_size: int | None = None  # square side, 28 to 128 (zoo.data.supported_sizes); None: the data's own
+    channels: int | None = None  # 1 (grayscale) or 3 (RGB); None: the data's own, RGBA counting as RGB
+    fit: str = "crop"  # non-square images: centre-"crop" or "pad" to a square
+    background: str = "white"  # under transparent pixels and in padding: white, black, gray or #rrggbb
+    resize: str = "bilinear"  # tf.image.resize method, anti-aliased when downscaling
     latent_dim: int = 100
     g_width: int = 64  # generator width (see the variant's create())
     d_width: int = 64  # discriminator width
@@ -89,6 +94,9 @@ class Recipe(_Overridable):
     judge: str = "discriminator"  # the judge fitted after training: discriminator | critic | none
 
     def __post_init__(self):
+        from zoo.data.transform import Preprocessing
+
+        Preprocessing(self.image_size, self.channels, self.fit, self.background, self.resize)  # checks them
         if self.judge not in ("discriminator", "critic", "none"):
             raise ZooError(f"judge must be 'discriminator', 'critic' or 'none', got {self.judge!r}")
         at_least_one = ("latent_dim", "g_width", "d_width", "d_steps", "batch_size", "epochs", "grid_every",
@@ -146,7 +154,7 @@ class ClassifierRecipe(_Overridable):
     """A domain classifier for the quality metrics (features and class logits)."""
 
     name: str
-    dataset: str  # a 28x28 dataset with labels
+    dataset: str  # a dataset with labels (its own size and colours)
     description: str = ""
     epochs: int = 8
     batch_size: int = 128
@@ -166,6 +174,8 @@ CLASSIFIER_RECIPES = {
     for r in [
         ClassifierRecipe("classifier-fashion-mnist", "fashion_mnist", "feature extractor for the metrics"),
         ClassifierRecipe("classifier-mnist", "mnist", "feature extractor for the metrics", epochs=4),
+        ClassifierRecipe("classifier-noto-emoji", "noto_emoji", "feature extractor for the emoji metrics",
+                         epochs=30),
     ]
 }
 
@@ -239,6 +249,16 @@ _GAN_MLP_FM = Recipe("gan-mlp-fashion-mnist", "gan", "fashion_mnist", "MLP GAN w
 _SNGAN_FM = Recipe("sngan-fashion-mnist", "sngan", "fashion_mnist", "spectrally normalized D, hinge loss",
                    **{**_BUDGET, "d_lr": 6e-4, "g_lr": 6e-4, "beta_1": 0.0, "beta_2": 0.9})
 
+# Noto emoji (zoo.data.noto_emoji): 3,078 training images at 64x64 RGB, the data-efficient
+# case: DiffAugment on real and fake before D, an EMA of G, and networks half DCGAN's width,
+# which a CPU trains in minutes. Tuning in docs/emoji.md.
+_EMOJI = dict(g_width=32, d_width=32, batch_size=64, ema_decay=0.995, diff_augment="color,translation,cutout",
+              label_smoothing=0.1, epochs=1000)  # fmt: skip
+_DCGAN_EMOJI = Recipe("dcgan-noto-emoji", "dcgan", "noto_emoji", "DCGAN on 64x64 colour emoji, DiffAugment",
+                      **_EMOJI)
+_ACGAN_EMOJI = Recipe("acgan-noto-emoji", "acgan", "noto_emoji",
+                      "auxiliary-classifier GAN on 64x64 colour emoji, by category, DiffAugment", **_EMOJI)
+
 RECIPES: dict[str, Recipe] = _recipes(
     Recipe("gan-mlp-mnist", "gan", "mnist", "Goodfellow et al.'s MLP GAN, momentum SGD as in the paper",
            g_width=256, d_width=256, optimizer="sgd", g_lr=0.02, d_lr=0.02, momentum=0.7, batch_size=100,
@@ -276,6 +296,8 @@ RECIPES: dict[str, Recipe] = _recipes(
     _paper(_SNGAN_FM, ema_decay=0.0, batch_size=128, g_lr=2e-4, d_lr=2e-4, beta_1=0.5, beta_2=0.999,
            **_DCGAN),
     Recipe("sngan-cifar10", "sngan", "cifar10", "SNGAN on the paper's CIFAR-10", epochs=50, **_DCGAN),
+    _DCGAN_EMOJI,
+    _ACGAN_EMOJI,
 )  # fmt: skip
 
 

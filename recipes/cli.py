@@ -63,6 +63,27 @@ def _parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="override a recipe field (repeatable)",
     )
+    train.add_argument(
+        "--data",
+        metavar="SOURCE",
+        help="train on other data: a folder of images (class subfolders are labels), a .npy/.npz "
+        "file or a tfds dataset name (default: the recipe's dataset)",
+    )
+    train.add_argument(
+        "--image-size", type=_positive_int, help="square side in px, 28 to 128 (default: the data's)"
+    )
+    train.add_argument(
+        "--channels", type=int, choices=(1, 3), help="1 grayscale, 3 RGB (default: the data's)"
+    )
+    train.add_argument(
+        "--fit", choices=("crop", "pad"), help="non-square images: centre-crop or pad (default crop)"
+    )
+    train.add_argument(
+        "--background", help="under transparent pixels and padding: white (default), black, gray, #rrggbb"
+    )
+    train.add_argument("--resize", help="resize method, anti-aliased when shrinking: bilinear (default), "
+                       "bicubic, "
+                       "lanczos3, area, nearest")  # fmt: skip
     train.add_argument("--run-dir", type=Path, help="default: runs/RECIPE; reusing one resumes it")
     train.add_argument(
         "--from-preset",
@@ -196,6 +217,12 @@ def _train(args) -> int:
         "steps_per_epoch": args.steps_per_epoch,
         "batch_size": args.batch_size,
         "seed": args.seed,
+        "dataset": _data_source(args.data),
+        "image_size": args.image_size,
+        "channels": args.channels,
+        "fit": args.fit,
+        "background": args.background,
+        "resize": args.resize,
     }
     if args.jit is not None and isinstance(recipe, recipes.Recipe):
         flags["jit_compile"] = args.jit
@@ -204,6 +231,7 @@ def _train(args) -> int:
     for key in given.keys() - fields:
         raise ZooError(f"--{key.replace('_', '-')} does not apply to {recipe.name}")
     recipe = dataclasses.replace(recipe, **given)
+
     run_dir = args.run_dir or Path("runs") / recipe.name
     extra = {}
     if args.from_preset:
@@ -241,6 +269,15 @@ def _train(args) -> int:
             f"{summary['train_images_per_second']} images/s in {summary['precision']}, stopped by {reason}"
         )
     return 0
+
+
+def _data_source(text: str | None) -> str | None:
+    """--data as the recipe stores it: an existing path made absolute (a rerun from another
+    folder finds it), anything else as given (a tfds name)."""
+    if text is None:
+        return None
+    path = Path(text).expanduser()
+    return str(path.resolve()) if path.exists() else text
 
 
 def _locate(source: str) -> presets.Trained:
@@ -323,10 +360,11 @@ def _eval(args) -> int:
     from zoo.metrics.evaluate import Evaluator, evaluate, table
     from zoo.metrics.features import extractor_for
 
-    extractor = extractor_for(trained.dataset, args.inception_weights)
+    source = trained.source
+    extractor = extractor_for(source.name, args.inception_weights, source.spec.image_shape)
     model = trained.model()
     judge = _judge_of(trained) if args.filter else None
-    evaluator = Evaluator(trained.dataset, extractor, prior=getattr(extractor, "info", {}).get("class_prior"))
+    evaluator = Evaluator(source, extractor, prior=getattr(extractor, "info", {}).get("class_prior"))
     report = evaluate(model, evaluator, args.n, seed=args.seed, judge=judge, rule=args.rule)
     print(table(report))
     if trained.kind == "run":  # a preset's figures live on its card, written once
@@ -400,7 +438,7 @@ def _judge(args) -> int:
         else:
             from recipes.training import fit_judge
 
-            judge = fit_judge(trained.model(), trained.dataset, trained.path, args.source or "discriminator",
+            judge = fit_judge(trained.model(), trained.source, trained.path, args.source or "discriminator",
                               args.target_precision, args.rule)  # fmt: skip
         print(judge_card(judge))
     if args.images:

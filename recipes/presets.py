@@ -43,8 +43,9 @@ def save_run_as_preset(
 
     def measure(preset: presets.Trained) -> dict:
         model = preset.model()
-        extractor = extractor_for(preset.dataset)
-        evaluator = Evaluator(preset.dataset, extractor, prior=extractor.info.get("class_prior"))
+        source = preset.source
+        extractor = extractor_for(source.name, image_shape=source.spec.image_shape)
+        evaluator = Evaluator(source, extractor, prior=extractor.info.get("class_prior"))
         return {
             "eval": evaluate(model, evaluator, n, seed=0),
             "check": evaluate(
@@ -66,7 +67,7 @@ def refit_judge(preset: presets.Trained, source: str | None = None, target_preci
     old = preset.judge()
     source = source or (old.info.get("source") if old else "discriminator")
     with staged_folder(preset.judge_dir, replace=True) as staging:
-        judge = fit_judge(preset.model(), preset.dataset, preset.path, source,
+        judge = fit_judge(preset.model(), preset.source, preset.path, source,
                           target_precision, rule, folder=staging)  # fmt: skip
     card = dict(preset.card)
     files = {k: v for k, v in card["files"].items() if not k.startswith("judge/")}

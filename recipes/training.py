@@ -121,6 +121,9 @@ def train(
     _check_distribution(recipe, distribution, device, jit)
     if init_from is not None:  # before anything is written
         _check_fine_tune(recipe, init_from)
+    source = data.source_of(recipe)  # bad data is refused before anything is written
+    if registry.variant_class(recipe.variant).conditional:
+        source.require_labels(recipe.variant)
     _write_or_check_config(recipe, run_dir, write=chief)
     keras.utils.set_random_seed(recipe.seed)
     if deterministic:
@@ -129,11 +132,10 @@ def train(
         tf.config.experimental.enable_op_determinism()
 
     origin = provenance()  # the code as training starts, not as it ends
-    spec = data.spec(recipe.dataset)
     out = multi_worker.scratch_dir(distribution, run_dir)  # run_dir, except on the other workers
     try:
         with scale.Precision(policy):
-            summary = _train(recipe, run_dir, out, spec, distribution, policy, jit, time_budget, verbose,
+            summary = _train(recipe, run_dir, out, source, distribution, policy, jit, time_budget, verbose,
                              init_from)  # fmt: skip
     finally:
         multi_worker.discard(distribution, out, run_dir)
@@ -163,17 +165,18 @@ def _check_distribution(recipe: Recipe, distribution, device: str, jit: bool) ->
         raise ZooError("XLA cannot compile the cross-worker collectives on CPU; train without --jit")
 
 
-def _train(recipe, run_dir, out, spec, distribution, policy, jit, time_budget, verbose, init_from) -> dict:
+def _train(recipe, run_dir, out, source, distribution, policy, jit, time_budget, verbose, init_from) -> dict:
     """The body of `train`, under the chosen precision policy; writes into `out`, which is
     `run_dir` except on workers other than the chief (a scratch directory they discard)."""
     chief = out == run_dir
+    spec = source.spec
     with distribution.scope():
         model = build_model(recipe, spec, jit_compile=jit, loss_scale=policy == "mixed_float16")
         if init_from is not None:  # a resumed run's backup, restored when fit starts, wins
             init_from.load_weights_into(model)
     images_per_step = recipe.batch_size * model.d_steps  # one minibatch per D update
     dataset = data.load(
-        recipe.dataset,
+        source,
         "train",
         images_per_step,
         repeat=recipe.steps_per_epoch is not None,
@@ -182,7 +185,7 @@ def _train(recipe, run_dir, out, spec, distribution, policy, jit, time_budget, v
 
     budget = callbacks.TimeBudget(time_budget) if time_budget else None
     throughput = callbacks.Throughput(images_per_step)
-    extractor = _extractor(recipe.dataset)
+    extractor = _extractor(source)
     health = callbacks.HealthMonitor(
         out / "logs",
         extractor=extractor,
@@ -198,7 +201,7 @@ def _train(recipe, run_dir, out, spec, distribution, policy, jit, time_budget, v
         *([budget] if budget else []),
     ]
     if recipe.eval_every and extractor is not None:
-        evaluator = Evaluator(recipe.dataset, extractor, prior=extractor.info.get("class_prior"))
+        evaluator = Evaluator(source, extractor, prior=extractor.info.get("class_prior"))
         fit_callbacks.append(
             callbacks.QualityEval(evaluator, out / "logs", recipe.eval_every, recipe.eval_samples)
         )
@@ -237,7 +240,7 @@ def _train(recipe, run_dir, out, spec, distribution, policy, jit, time_budget, v
     if health.stopped:
         summary["health_step"], summary["health_message"] = health.stopped
     if recipe.judge != "none" and chief:  # the judge is the run's, not a step of training
-        summary["judge"] = fit_judge(model, recipe.dataset, run_dir, source=recipe.judge).info
+        summary["judge"] = fit_judge(model, source, run_dir, source=recipe.judge).info
     return summary
 
 
@@ -280,19 +283,16 @@ def provenance() -> dict:
     return {"commit": commit, "dirty": dirty, "machine": machine}
 
 
-def _extractor(dataset: str):
-    """The shipped classifier for the dataset, or None where none is shipped."""
-    from zoo.metrics.features import DomainClassifier
+def _extractor(source: data.Source):
+    """The shipped classifier for the source's images, or None where none is shipped."""
+    from zoo.metrics.features import shipped_classifier
 
-    try:
-        return DomainClassifier.shipped(dataset)
-    except ZooError:
-        return None
+    return shipped_classifier(source.name, source.spec.image_shape)
 
 
 def fit_judge(
     model: zoo.AdversarialModel,
-    dataset: str,
+    dataset: "str | data.Source",
     run_dir: str | os.PathLike,
     source: str = "discriminator",
     target_precision: float = 0.9,
@@ -311,6 +311,7 @@ def fit_judge(
     from zoo.judge import Judge
     from zoo.metrics.evaluate import real_test_images
 
+    dataset = dataset if isinstance(dataset, data.Source) else data.source(dataset)
     real, labels = real_test_images(dataset, labels=True)
     held_out, held_out_labels = real[len(real) // 2 :], labels[len(real) // 2 :]
     if source == "discriminator" and [t.name for t in model.discriminator.inputs] != ["image"]:
@@ -335,7 +336,7 @@ def fit_judge(
         real_classes, fake_classes = judge.classes(calibration), judge.classes(fake)
     else:
         classes_from = real_classes = fake_classes = num_classes = None
-    judge.info["dataset"] = dataset
+    judge.info["dataset"] = dataset.name
     judge.calibrate(calibration, fake, target_precision, real_classes, fake_classes, num_classes,
                     classes_from, rule)  # fmt: skip
     judge.save(Path(folder) if folder is not None else Path(run_dir) / "judge")
@@ -347,7 +348,7 @@ def _write_or_check_config(recipe: Recipe, run_dir: Path, write: bool = True) ->
     path = run_dir / "config.json"
     config = recipe.to_dict()
     if path.exists():
-        previous = read_config(run_dir)
+        previous = type(recipe).from_dict(read_config(run_dir)).to_dict()  # fields added since: defaults
         changed = sorted(
             k
             for k in set(config) | set(previous)
@@ -397,11 +398,12 @@ def train_classifier(recipe, run_dir: str | os.PathLike, verbose: str | int = "a
     run_dir.mkdir(parents=True, exist_ok=True)
     write_json(run_dir / "config.json", recipe.to_dict())
     keras.utils.set_random_seed(recipe.seed)
-    spec = data.spec(recipe.dataset)
+    source = data.source(recipe.dataset)
+    spec = source.spec
     if not spec.num_classes:
         raise ZooError(f"{recipe.dataset} has no class labels to train a classifier on")
-    train_set = data.load(recipe.dataset, "train", recipe.batch_size, seed=recipe.seed)
-    test_set = data.load(recipe.dataset, "test", 1000, shuffle=False, drop_remainder=False)
+    train_set = data.load(source, "train", recipe.batch_size, seed=recipe.seed)
+    test_set = data.load(source, source.reference_split, 1000, shuffle=False, drop_remainder=False)
     network = classifier_network(spec.image_shape, spec.num_classes)
     network.compile(
         optimizer=keras.optimizers.Adam(recipe.lr),
@@ -416,7 +418,7 @@ def train_classifier(recipe, run_dir: str | os.PathLike, verbose: str | int = "a
         verbose=verbose,
     )
     _, accuracy = network.evaluate(test_set, verbose=0)
-    labels = np.concatenate([y.numpy() for _, y in data.load(recipe.dataset, "train", 10_000, shuffle=False,
+    labels = np.concatenate([y.numpy() for _, y in data.load(source, "train", 10_000, shuffle=False,
                                                             drop_remainder=False)])  # fmt: skip
     prior = np.bincount(labels, minlength=spec.num_classes) / len(labels)
     tmp = run_dir / ".classifier.tmp.weights.h5"
@@ -428,6 +430,7 @@ def train_classifier(recipe, run_dir: str | os.PathLike, verbose: str | int = "a
         "dataset": recipe.dataset,
         "image_shape": list(spec.image_shape),
         "num_classes": spec.num_classes,
+        "class_names": list(spec.class_names),
         "test_accuracy": round(float(accuracy), 4),
         "class_prior": prior.round(6).tolist(),
         "epochs": recipe.epochs,

@@ -70,6 +70,13 @@ class Trained:
         return self.config["dataset"]
 
     @property
+    def source(self):
+        """Its training data as a `zoo.data.Source`, preprocessed as it was trained."""
+        from zoo import data
+
+        return data.source_of(self.config)
+
+    @property
     def judge_dir(self) -> Path:
         return self.path / "judge"
 
@@ -180,10 +187,10 @@ def _preset(path: Path) -> Trained:
 
 
 def _checked_config(config: dict, path: Path, advice: str) -> dict:
-    from zoo.data import DATASETS
-
-    if config.get("dataset") not in DATASETS or not isinstance(config.get("name"), str):
-        raise ZooError(f"{path / 'config.json'} is not a complete recipe (no known dataset, name); {advice}")
+    if not isinstance(config.get("dataset"), str) or not config["dataset"] or not isinstance(
+        config.get("name"), str
+    ):
+        raise ZooError(f"{path / 'config.json'} is not a complete recipe (no dataset, name); {advice}")
     return config
 
 

@@ -14,42 +14,48 @@ from zoo.metrics.features import FeatureExtractor
 FIGURES = ("frechet_distance", "kid", "inception_score", "precision", "recall", "class_kl", "classes_covered")
 
 
-def real_test_images(dataset: str, seed: int = 0, labels: bool = False):
-    """The whole test split as float images in [-1, 1], in a seeded random order (with
-    `labels`, also their labels in the same order)."""
-    batches = list(data.load(dataset, "test", 2000, shuffle=False, drop_remainder=False))
-    order = np.random.default_rng(seed).permutation(sum(len(x) for x, _ in batches))
-    images = np.concatenate([x.numpy() for x, _ in batches])[order]
-    if not labels:
-        return images
-    return images, np.concatenate([np.asarray(y).reshape(-1) for _, y in batches])[order]
+def real_test_images(source: "str | data.Source", seed: int = 0, labels: bool = False):
+    """The source's reference split (its test split where it has one) as float images in
+    [-1, 1], in a seeded random order (with `labels`, also their labels in the same order)."""
+    return data.real_images(source, seed=seed, labels=labels)
 
 
 def figures(real_features, fake_features, fake_logits, prior=None, labels=None) -> dict[str, float]:
     """Every metric of one sample set against the reference features; with the `labels`
-    the samples were generated for, also the share the classifier gives that label."""
+    the samples were generated for, also the share the classifier gives that label. An
+    extractor without classes (no logits) gives no class figures (None)."""
     kid, _ = distances.kernel_inception_distance(real_features, fake_features)
     precision, recall = distances.precision_recall(real_features, fake_features)
-    coverage = distances.class_coverage(fake_logits, prior)
-    return {
+    result = {
         "frechet_distance": distances.frechet_distance(real_features, fake_features),
         "kid": kid,
-        "inception_score": distances.inception_score(fake_logits)[0],
+        "inception_score": None,
         "precision": precision,
         "recall": recall,
-        "class_kl": coverage["kl_to_prior"],
-        "classes_covered": coverage["classes_covered"],
-        "class_histogram": coverage["histogram"],
-        **({} if labels is None else {"label_accuracy": float(np.mean(np.argmax(fake_logits, 1) == labels))}),
+        "class_kl": None,
+        "classes_covered": None,
     }
+    if fake_logits is None:
+        return result
+    coverage = distances.class_coverage(fake_logits, prior)
+    result.update(
+        inception_score=distances.inception_score(fake_logits)[0],
+        class_kl=coverage["kl_to_prior"],
+        classes_covered=coverage["classes_covered"],
+        class_histogram=coverage["histogram"],
+    )
+    if labels is not None:
+        result["label_accuracy"] = float(np.mean(np.argmax(fake_logits, 1) == labels))
+    return result
 
 
 class Evaluator:
     """Holds the reference features of one dataset, so that many evaluations share them."""
 
-    def __init__(self, dataset: str, extractor: FeatureExtractor, prior=None, seed: int = 0):
-        self.dataset, self.extractor, self.prior = dataset, extractor, prior
-        real = real_test_images(dataset, seed)
+    def __init__(self, dataset: "str | data.Source", extractor: FeatureExtractor, prior=None, seed: int = 0):
+        self.source = dataset if isinstance(dataset, data.Source) else data.source(dataset)
+        self.dataset, self.extractor, self.prior = self.source.name, extractor, prior
+        real = real_test_images(self.source, seed)
         half = len(real) // 2
         self.reference_features, _ = extractor(real[:half])
         self._holdout = real[half:]
@@ -71,12 +77,13 @@ class Evaluator:
         samples' labels, "label_accuracy" beside the classifier's own accuracy on real images."""
         report = {
             "n": len(images),
-            "reference": f"{self.dataset} test, half A ({len(self.reference_features)})",
+            "reference": f"{self.source.describe()} {self.source.reference_split}, half A "
+            f"({len(self.reference_features)})",
             "extractor": self.extractor.name,
             "samples": self(images, labels),
             "real_floor": self.floor(),
         }
-        if labels is not None:
+        if labels is not None and "label_accuracy" in report["samples"]:
             report["classifier_accuracy"] = getattr(self.extractor, "info", {}).get("test_accuracy")
         return report
 
@@ -104,7 +111,7 @@ def evaluate(
         labels = inputs.get("label")
     report = evaluator.report(samples, labels)
     report.update(seed=seed, filter=None if judge is None else f"judge ({rule})", acceptance_rate=acceptance)
-    if model.codes and "code_cat" in model.codes:
+    if model.codes and "code_cat" in model.codes and evaluator.extractor(samples[:1])[1] is not None:
         report["code_consistency"] = code_consistency(model, evaluator.extractor, consistency_per_code, seed)
     return report
 
@@ -113,8 +120,12 @@ def table(report: dict) -> str:
     """A plain-text table of a report: each figure beside its real-data floor, then the
     conditioning figures (label accuracy, code consistency) where measured."""
     lines = [f"{'metric':<18}{'samples':>12}{'real floor':>12}"]
+    lines.insert(0, f"feature space: {report.get('extractor')}; reference: {report.get('reference')}")
     for name in FIGURES:
-        lines.append(f"{name:<18}{report['samples'][name]:>12.4g}{report['real_floor'][name]:>12.4g}")
+        sample, floor = report["samples"].get(name), report["real_floor"].get(name)
+        if sample is None:
+            continue  # a class figure, and the extractor knows no classes
+        lines.append(f"{name:<18}{sample:>12.4g}{floor:>12.4g}")
     if "label_accuracy" in report["samples"]:
         ceiling = report.get("classifier_accuracy")
         shown = f"{ceiling:>12.4g}" if ceiling is not None else f"{'':>12}"

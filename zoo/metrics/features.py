@@ -16,26 +16,36 @@ class FeatureExtractor:
 
     name = "extractor"
 
-    def __call__(self, images: np.ndarray, batch_size: int = 500) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(self, images: np.ndarray, batch_size: int = 500) -> tuple[np.ndarray, np.ndarray | None]:
+        """(features, class logits); logits are None for an extractor that knows no classes."""
         features, logits = [], []
         for i in range(0, len(images), batch_size):
             f, lg = self._extract(np.asarray(images[i : i + batch_size], np.float32))
             features.append(np.asarray(f))
-            logits.append(np.asarray(lg))
-        return np.concatenate(features), np.concatenate(logits)
+            logits.append(None if lg is None else np.asarray(lg))
+        return np.concatenate(features), None if logits[0] is None else np.concatenate(logits)
 
     def _extract(self, images: np.ndarray):
         raise NotImplementedError
 
 
 def classifier_network(image_shape=(28, 28, 1), num_classes: int = 10) -> keras.Model:
-    """A small CNN for 28x28 images; its 128-d `features` layer feeds the metrics."""
+    """A small CNN; its 128-d `features` layer feeds the metrics.
+
+    Images larger than 32 px first pass strided 4x4 convs down to 32 (a quarter of the
+    arithmetic of full-size blocks); then blocks of two 3x3 convs and a 2x2 max pool (32, 64,
+    then 128 filters) halve them until they are 7x7 or smaller: two blocks for 28x28."""
     image = keras.Input(shape=image_shape, name="image")
-    x = image
-    for filters in (32, 64):
+    x, side, block = image, image_shape[0], 0
+    while side > 32:
+        x = keras.layers.Conv2D(32, 4, strides=2, padding="same", activation="relu")(x)
+        side //= 2
+    while side > 7:
+        filters = min(32 * 2**block, 128)
         x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
         x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
         x = keras.layers.MaxPooling2D()(x)
+        side, block = side // 2, block + 1
     x = keras.layers.Flatten()(x)
     features = keras.layers.Dense(128, activation="relu", name="features")(x)
     x = keras.layers.Dropout(0.3)(features)
@@ -44,7 +54,7 @@ def classifier_network(image_shape=(28, 28, 1), num_classes: int = 10) -> keras.
 
 
 class DomainClassifier(FeatureExtractor):
-    """The project's own classifier for a 28x28 dataset, as a feature extractor.
+    """The project's own classifier for a labelled dataset, as a feature extractor.
 
     `DomainClassifier.shipped("fashion_mnist")` loads the weights the repository ships,
     with the test accuracy they reached (`.info`).
@@ -99,8 +109,46 @@ class InceptionExtractor(FeatureExtractor):
         return keras.ops.convert_to_numpy(features), logits
 
 
-def extractor_for(dataset: str, inception_weights: str | None = None) -> FeatureExtractor:
-    """InceptionV3 when given its weights, else the project's classifier for the dataset."""
+class RandomFeatures(FeatureExtractor):
+    """The fallback where no trained feature space fits the data: `classifier_network`'s
+    128-d features with random weights (seed 0), and no classes.
+
+    Random convolutional features still separate image statistics (Naeem et al. 2020 use
+    them for precision and recall), but they are not a trained feature space: compare runs
+    on the same data with them, never with figures measured in another space.
+    """
+
+    def __init__(self, image_shape, seed: int = 0):
+        network = classifier_network(tuple(image_shape), 1)
+        self.network = keras.Model(network.input, network.get_layer("features").output)
+        rng = np.random.default_rng(seed)  # Glorot-uniform kernels, zero biases, drawn here alone
+        self.network.set_weights([
+            rng.uniform(-1, 1, w.shape).astype(np.float32)
+            * np.sqrt(6.0 / (np.prod(w.shape[:-1]) + w.shape[-1]))
+            if w.ndim > 1 else np.zeros(w.shape, np.float32)
+            for w in self.network.get_weights()
+        ])  # fmt: skip
+        self.name = f"random-features (untrained CNN, seed {seed}; no pretrained space fits this data)"
+        self.info = {}
+
+    def _extract(self, images):
+        return keras.ops.convert_to_numpy(self.network(images, training=False)), None
+
+
+def shipped_classifier(dataset: str, image_shape) -> DomainClassifier | None:
+    """The shipped classifier of `dataset` when it takes images of `image_shape`, else None."""
+    try:
+        classifier = DomainClassifier.shipped(dataset)
+    except ZooError:
+        return None
+    return classifier if tuple(classifier.network.input.shape[1:]) == tuple(image_shape) else None
+
+
+def extractor_for(dataset: str, inception_weights: str | None = None, image_shape=None) -> FeatureExtractor:
+    """The feature space a run is measured in: InceptionV3 when given its weights, else the
+    project's classifier for the dataset (at the images' shape), else `RandomFeatures`."""
     if inception_weights:
         return InceptionExtractor(inception_weights)
-    return DomainClassifier.shipped(dataset)
+    if image_shape is None:
+        return DomainClassifier.shipped(dataset)
+    return shipped_classifier(dataset, image_shape) or RandomFeatures(image_shape)

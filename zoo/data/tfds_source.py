@@ -1,20 +1,19 @@
-"""Standard image datasets through tensorflow-datasets, as batches of images in [-1, 1].
+"""Any tensorflow-datasets dataset with an image feature, prepared by its own tfds builder.
 
-Fashion-MNIST also prepares offline from Debian's `dataset-fashion-mnist` package:
-the real tfds builder reads those files as a manual download and verifies them
-against the checksums tfds registers for the original files.
+Two prepare offline: Fashion-MNIST from Debian's `dataset-fashion-mnist` package (the
+real tfds builder reads those files as a manual download and verifies them against the
+checksums tfds registers for the original files), and Noto emoji from its npm package
+(`zoo.data.noto_emoji`).
 """
 
 import contextlib
-import dataclasses
 import fcntl
 import os
 import struct
 import tempfile
 from pathlib import Path
 
-import tensorflow as tf
-
+from zoo.data import noto_emoji
 from zoo.errors import ZooError, first_line
 
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
@@ -33,29 +32,6 @@ _FASHION_MNIST_MTIMES = {
 }
 
 
-@dataclasses.dataclass(frozen=True)
-class DatasetSpec:
-    """How one tfds dataset becomes training images."""
-
-    image_shape: tuple[int, int, int]  # after preprocessing
-    num_classes: int | None  # None: no class labels
-    center_crop: int | None = None  # crop side before resizing (CelebA's faces)
-
-
-DATASETS: dict[str, DatasetSpec] = {
-    "mnist": DatasetSpec((28, 28, 1), 10),
-    "fashion_mnist": DatasetSpec((28, 28, 1), 10),
-    "cifar10": DatasetSpec((32, 32, 3), 10),
-    "celeb_a": DatasetSpec((64, 64, 3), None, center_crop=140),
-}
-
-
-def spec(name: str) -> DatasetSpec:
-    if name not in DATASETS:
-        raise ZooError(f"unknown dataset {name!r}; supported: {', '.join(sorted(DATASETS))}")
-    return DATASETS[name]
-
-
 def data_dir() -> str:
     """Where tfds keeps prepared datasets: $TFDS_DATA_DIR, else ~/tensorflow_datasets.
 
@@ -66,16 +42,20 @@ def data_dir() -> str:
 
 def prepare(name: str, data_dir_: str | None = None):
     """Returns the tfds builder for `name`, prepared (offline when possible)."""
-    import tensorflow_datasets as tfds
-
-    spec(name)
     root = data_dir_ or data_dir()
-    builder = tfds.builder(name, data_dir=root)
+    builder = _builder(name, root)
     if builder.is_prepared():
         return builder
     with _preparation_lock(root, name):  # another process may be preparing it right now
-        builder = tfds.builder(name, data_dir=root)
+        builder = _builder(name, root)
         if builder.is_prepared():
+            return builder
+        if name == noto_emoji.NAME:
+            if not (noto_emoji.package_dir() / "emoji.json").is_file():
+                raise ZooError(f"{name} needs the npm package {noto_emoji.PACKAGE} in "
+                               f"{noto_emoji.package_dir()}: "
+                               f"{noto_emoji.NotoEmoji.MANUAL_DOWNLOAD_INSTRUCTIONS}")  # fmt: skip
+            _download_and_prepare(builder, name, str(noto_emoji.package_dir()))
             return builder
         if name == "fashion_mnist" and (DEBIAN_FASHION_MNIST / "train-images-idx3-ubyte.gz").exists():
             with tempfile.TemporaryDirectory(dir=root, prefix=".manual-") as manual_dir:
@@ -93,12 +73,40 @@ def _preparation_lock(root: str, name: str):
     """Holds an exclusive lock on `root/.<name>.lock`: two runs started together on a fresh
     machine would otherwise prepare the same dataset into the same folder and collide."""
     Path(root).mkdir(parents=True, exist_ok=True)
-    with open(Path(root) / f".{name}.lock", "w") as lock:
+    with open(Path(root) / f".{name.replace('/', '_')}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _builder(name: str, root: str):
+    """tfds' builder for `name`; an unknown name is a one-line error."""
+    import tensorflow_datasets as tfds
+
+    try:
+        return tfds.builder(name, data_dir=root)
+    except tfds.core.registered.DatasetNotFoundError as e:
+        raise ZooError(
+            f"unknown dataset {name!r}: not a folder, a .npy/.npz file or a tfds dataset name "
+            f"(e.g. fashion_mnist, {noto_emoji.NAME}, cifar10)"
+        ) from e
+    except Exception as e:  # a malformed name or version
+        raise ZooError(f"dataset {name!r}: {first_line(e)}") from e
+
+
+def image_features(builder) -> tuple[str, str | None]:
+    """The names of the dataset's image feature and of its class label (None if it has none)."""
+    import tensorflow_datasets as tfds
+
+    features = builder.info.features
+    images = [k for k, f in features.items() if isinstance(f, tfds.features.Image)]
+    if not images:
+        raise ZooError(f"{builder.name} has no image feature (it has {', '.join(features)})")
+    labels = [k for k, f in features.items() if isinstance(f, tfds.features.ClassLabel)]
+    pick = lambda keys, preferred: preferred if preferred in keys else keys[0]  # noqa: E731
+    return pick(images, "image"), (pick(labels, "label") if labels else None)
 
 
 def _download_and_prepare(builder, name: str, manual_dir: str | None) -> None:
@@ -135,58 +143,3 @@ def _restore_debian_fashion_mnist(target: Path) -> None:
         # gzip header: magic, deflate, FNAME flag, mtime, XFL, OS (unix), name, NUL
         header = b"\x1f\x8b\x08\x08" + struct.pack("<I", mtime) + b"\x00\x03" + stem.encode() + b"\0"
         (target / f"{stem}.gz").write_bytes(header + data[10:])
-
-
-def _resize(image: tf.Tensor, spec_: DatasetSpec) -> tf.Tensor:
-    """uint8 (h, w, C) -> uint8 at the spec's shape (center crop, then resize)."""
-    if not spec_.center_crop:
-        return image
-    image = tf.image.resize_with_crop_or_pad(image, spec_.center_crop, spec_.center_crop)
-    image = tf.image.resize(image, spec_.image_shape[:2], antialias=True)
-    return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
-
-
-def to_unit_range(images: tf.Tensor) -> tf.Tensor:
-    """uint8 [0, 255] -> float32 [-1, 1]."""
-    return tf.cast(images, tf.float32) / 127.5 - 1.0
-
-
-def load(
-    name: str,
-    split: str = "train",
-    batch_size: int = 128,
-    *,
-    shuffle: bool = True,
-    repeat: bool = False,
-    drop_remainder: bool = True,
-    seed: int | None = None,
-    data_dir: str | None = None,
-) -> tf.data.Dataset:
-    """Batches of `(images, labels)`: float32 (B, H, W, C) in [-1, 1] and int32 (B,).
-
-    Decoded uint8 images are cached in memory, so shuffling, batching and scaling are
-    all that run per epoch. Datasets without classes yield label 0.
-    """
-    spec_ = spec(name)
-    if batch_size < 1:
-        raise ZooError(f"batch_size must be positive, got {batch_size}")
-    builder = prepare(name, data_dir)
-    if split not in builder.info.splits:
-        raise ZooError(f"{name} has no split {split!r}; it has {', '.join(builder.info.splits)}")
-
-    def to_pair(example):
-        label = example["label"] if spec_.num_classes else tf.constant(0, tf.int64)
-        return _resize(example["image"], spec_), tf.cast(label, tf.int32)
-
-    ds = builder.as_dataset(split=split, shuffle_files=False)
-    ds = ds.map(to_pair, num_parallel_calls=tf.data.AUTOTUNE).cache()  # decoded uint8
-    if shuffle:
-        ds = ds.shuffle(min(builder.info.splits[split].num_examples, 60_000), seed=seed)
-    if repeat:
-        ds = ds.repeat()
-    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-    ds = ds.map(lambda x, y: (to_unit_range(x), y), num_parallel_calls=tf.data.AUTOTUNE)
-    # Several workers shard by element: tfds datasets may have a single file to shard by.
-    options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
