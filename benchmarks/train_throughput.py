@@ -13,6 +13,13 @@ layer's arithmetic (how much this machine's bfloat16 gains at the layers' own si
 
     .venv/bin/python benchmarks/train_throughput.py [--steps 60] [--repeats 5] [--batch-size N]
     .venv/bin/python benchmarks/train_throughput.py --profile /tmp/profile   # then the table
+
+With --data FOLDER it measures a folder source instead: the first preparation (every file
+decoded and preprocessed once), a second one (from the prepared copy), the training
+pipeline alone, and training the emoji recipe on the folder, side by side in one process:
+
+    .venv/bin/python benchmarks/train_throughput.py \
+        --data data/node_modules/emoji-datasource-google/img/google/64
 """
 
 import argparse
@@ -398,13 +405,54 @@ def project(recipe, spec, mixed: bool):
         return build_model(recipe, spec, jit_compile=False)
 
 
+def folder_report(folder: str, recipe_name: str, steps: int, repeats: int, batch: int | None) -> None:
+    """A folder's preparation and training pipeline beside training on it (images/s, medians)."""
+    import tempfile
+
+    recipe = recipes.get(recipe_name)
+    options = data.options_of(recipe)
+    with tempfile.TemporaryDirectory() as cache:  # a cold start: nothing prepared yet
+        start = time.perf_counter()
+        source = data.source(folder, options, data_dir=cache)
+        first = time.perf_counter() - start
+        start = time.perf_counter()
+        data.source(folder, options, data_dir=cache)
+        again = time.perf_counter() - start
+    n = source.num_examples("train")
+    batch = batch or recipe.batch_size
+    keras.utils.set_random_seed(0)
+    model = project(recipe, source.spec, mixed=scale.cpu_has_bfloat16())
+    pipeline = data.load(source, "train", batch * model.d_steps, repeat=True, seed=0)
+    model.fit(pipeline, steps_per_epoch=3, epochs=1, verbose=0)  # trace once, off the clock
+    feed, train = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in zip(range(steps * 5), pipeline, strict=False):
+            pass
+        feed.append(steps * 5 * batch * model.d_steps / (time.perf_counter() - start))
+        train.append(time_fit(model, pipeline, steps) * batch * model.d_steps)
+    size = source.options.image_size
+    print(f"folder {folder}: {n} images at {size}x{size}x{source.options.channels}, recipe {recipe.name}, "
+          f"batch {batch}, {repeats} repeats")  # fmt: skip
+    print(f"first preparation (decode + preprocess every file): {first:.1f} s, {n / first:.0f} images/s")
+    print(f"second preparation (the prepared copy): {again:.2f} s")
+    feed_rate, train_rate = statistics.median(feed), statistics.median(train)
+    print(f"training pipeline alone: {feed_rate:.0f} images/s; training on it: {train_rate:.0f} images/s "
+          f"({model.dtype_policy.name}); the pipeline runs {feed_rate / train_rate:.0f}x ahead")  # fmt: skip
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--batch-size", type=int, help="default: the recipe's")
     parser.add_argument("--profile", type=Path, help="write profiler traces here and print their top ops")
+    parser.add_argument("--data", help="measure a folder's preparation and pipeline against training on it")
+    parser.add_argument("--recipe", default="dcgan-noto-emoji", help="with --data: the recipe to train")
     args = parser.parse_args()
+    if args.data:
+        folder_report(args.data, args.recipe, args.steps, args.repeats, args.batch_size)
+        return
 
     recipe = recipes.get(recipes.DEFAULT_RECIPE)
     spec = data.spec(recipe.dataset)

@@ -58,18 +58,29 @@ def row(name: str, card: dict, report: dict, grid_path: Path | None) -> str:
 
 
 def table(evaluate_n: int | None, grids: Path | None) -> str:
+    """One table per dataset (each with its own real-data floor), then its grids."""
     shipped = presets.shipped()
     if not shipped:
         sys.exit("no presets are shipped yet: make presets")
+    by_dataset: dict[str, list] = {}
+    for name, path in shipped.items():
+        preset = presets.locate(path)
+        by_dataset.setdefault(preset.dataset, []).append((name, preset))
+    blocks = [dataset_table(dataset, items, evaluate_n, grids) for dataset, items in by_dataset.items()]
+    return "\n\n".join(blocks)
+
+
+def dataset_table(dataset: str, items: list, evaluate_n: int | None, grids: Path | None) -> str:
     evaluator = None
     lines = [
+        f"**{dataset}**",
+        "",
         "| preset | G steps | wall s | images/s | cores | Frechet distance | KID | precision / recall"
         " | classes | conditioning | samples |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     floor, gallery = None, []
-    for name, path in shipped.items():
-        preset = presets.locate(path)
+    for name, preset in items:
         report = preset.card["eval"]
         model = None
         if evaluate_n or grids:
@@ -79,8 +90,9 @@ def table(evaluate_n: int | None, grids: Path | None) -> str:
             from zoo.metrics.features import extractor_for
 
             if evaluator is None:
-                extractor = extractor_for(preset.dataset)
-                evaluator = Evaluator(preset.dataset, extractor, prior=extractor.info.get("class_prior"))
+                source = preset.source
+                extractor = extractor_for(source.name, image_shape=source.spec.image_shape)
+                evaluator = Evaluator(source, extractor, prior=extractor.info.get("class_prior"))
             report = evaluate(model, evaluator, evaluate_n)
         grid_path = None
         if grids:

@@ -22,3 +22,15 @@ def fashion_mnist_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("tfds")
     data.prepare("fashion_mnist", str(root))
     return root
+
+
+@pytest.fixture(scope="session")
+def noto_emoji_dir(tmp_path_factory):
+    """A tfds data dir where Noto emoji was prepared from its npm package in this session."""
+    from zoo.data import noto_emoji
+
+    if not (noto_emoji.package_dir() / "emoji.json").exists():
+        pytest.skip("the npm package emoji-datasource-google is not installed (make test installs it)")
+    root = tmp_path_factory.mktemp("tfds-emoji")
+    data.prepare(noto_emoji.NAME, str(root))
+    return root

@@ -13,8 +13,11 @@ from export import artifacts
 from zoo import data
 from zoo.presets import locate
 
-OTHER = [name for name, recipe in recipes.RECIPES.items() if recipe.dataset != "fashion_mnist"]
+OFFLINE = ("fashion_mnist", "noto_emoji")
+OTHER = [name for name, recipe in recipes.RECIPES.items() if recipe.dataset not in OFFLINE]
 EXAMPLES = 64
+# Any tfds dataset with an image feature: one of variable-sized photos with a train split only.
+ANY_TFDS = "cats_vs_dogs"
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +25,7 @@ def mock_data_dir(tmp_path_factory):
     """A data dir holding only tfds metadata (train and test splits of EXAMPLES each) for
     the datasets: tfds counts them as prepared, and mock_data makes up their examples."""
     root = tmp_path_factory.mktemp("mock_tfds")
-    for name in {recipes.RECIPES[r].dataset for r in OTHER}:
+    for name in {recipes.RECIPES[r].dataset for r in OTHER} | {ANY_TFDS}:
         builder = tfds.builder(name, data_dir=str(root))
         splits = [
             tfds.core.SplitInfo(
@@ -37,7 +40,7 @@ def mock_data_dir(tmp_path_factory):
                     filetype_suffix="tfrecord",
                 ),
             )
-            for split in ("train", "test")
+            for split in (("train",) if name == ANY_TFDS else ("train", "test"))
         ]
         builder.info.set_splits(tfds.core.SplitDict(splits))
         builder.data_path.mkdir(parents=True, exist_ok=True)
@@ -57,8 +60,8 @@ def test_recipe_trains_and_exports_on_mock_data(name, mock_data_dir, tmp_path, m
     recipe = dataclasses.replace(
         recipes.RECIPES[name], g_width=8, d_width=8, batch_size=8, epochs=1, steps_per_epoch=2
     )
-    spec = data.spec(recipe.dataset)
     with tfds.testing.mock_data(num_examples=EXAMPLES, data_dir=str(mock_data_dir)):
+        spec = data.source_of(recipe).spec
         summary = recipes.run(recipe, tmp_path, verbose=0)
     assert summary["generator_steps"] == 2 and summary["stopped_by"] == "epochs"
     assert summary["judge"]["calibration_size"] > 0
@@ -72,3 +75,19 @@ def test_recipe_trains_and_exports_on_mock_data(name, mock_data_dir, tmp_path, m
         diffs = manifest["parity"][network]
         tolerance = artifacts.PARITY_TOLERANCE * manifest["parity"]["output_scale"][network]
         assert diffs and all(v <= tolerance for v in diffs.values()), (network, diffs)
+
+
+def test_any_tfds_dataset_with_an_image_feature(mock_data_dir, tmp_path, monkeypatch):
+    """Photos of any size, resized to the size asked; its only split is also the reference."""
+    monkeypatch.setenv("TFDS_DATA_DIR", str(mock_data_dir))
+    monkeypatch.delenv(data.OFFLINE_ENV, raising=False)
+    recipe = dataclasses.replace(recipes.RECIPES["acgan-fashion-mnist"], dataset=ANY_TFDS, image_size=32,
+                                 g_width=8, d_width=8, batch_size=8, epochs=1, steps_per_epoch=2)  # fmt: skip
+    with tfds.testing.mock_data(num_examples=EXAMPLES, data_dir=str(mock_data_dir)):
+        source = data.source_of(recipe)
+        assert source.spec == data.DatasetSpec((32, 32, 3), 2, ("cat", "dog"))
+        assert source.reference_split == "train"
+        summary = recipes.run(recipe, tmp_path, verbose=0)
+    assert summary["generator_steps"] == 2
+    manifest = json.loads((tmp_path / "export" / "manifest.json").read_text())
+    assert manifest["image_shape"] == [32, 32, 3] and manifest["num_classes"] == 2

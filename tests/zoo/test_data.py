@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from zoo import data
+from zoo.data import tfds_source
 from zoo.errors import ZooError
 
 
@@ -44,13 +45,13 @@ def test_a_modified_source_file_fails_the_checksum(tmp_path, monkeypatch):
     raw = bytearray(labels.read_bytes())
     raw[-20] ^= 0xFF
     labels.write_bytes(bytes(raw))
-    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", source)
+    monkeypatch.setattr(tfds_source, "DEBIAN_FASHION_MNIST", source)
     with pytest.raises(ZooError, match="checksum"):
         data.prepare("fashion_mnist", str(tmp_path / "tfds"))
 
 
 def test_no_data_and_no_network_says_what_to_install(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "absent")
+    monkeypatch.setattr(tfds_source, "DEBIAN_FASHION_MNIST", tmp_path / "absent")
     monkeypatch.setenv(data.OFFLINE_ENV, "1")
     with pytest.raises(ZooError, match="apt-get install dataset-fashion-mnist") as error:
         data.load("fashion_mnist", data_dir=str(tmp_path / "tfds"))
@@ -58,7 +59,7 @@ def test_no_data_and_no_network_says_what_to_install(tmp_path, monkeypatch):
 
 
 def test_unknown_dataset_and_split(fashion_mnist_dir):
-    with pytest.raises(ZooError, match=r"unknown dataset 'imagenet42'; supported: .*fashion_mnist"):
+    with pytest.raises(ZooError, match=r"unknown dataset 'imagenet42': not a folder, .* or a tfds dataset"):
         data.load("imagenet42")
     with pytest.raises(ZooError, match="no split 'validation'"):
         data.load("fashion_mnist", "validation", data_dir=str(fashion_mnist_dir))
@@ -82,7 +83,7 @@ def test_concurrent_preparations_of_one_dataset_take_turns(tmp_path, monkeypatch
         inside.pop()
 
     monkeypatch.delenv(data.OFFLINE_ENV, raising=False)  # reach the (stubbed) preparation
-    monkeypatch.setattr(data, "_download_and_prepare", slow_prepare)
+    monkeypatch.setattr(tfds_source, "_download_and_prepare", slow_prepare)
     threads = [threading.Thread(target=data.prepare, args=("mnist", str(tmp_path))) for _ in range(2)]
     for thread in threads:
         thread.start()

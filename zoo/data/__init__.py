@@ -20,7 +20,14 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.data import arrays, folder
-from zoo.data.tfds_source import DEBIAN_FASHION_MNIST, OFFLINE_ENV, data_dir, image_features, prepare
+from zoo.data.tfds_source import (
+    DEBIAN_FASHION_MNIST,
+    OFFLINE_ENV,
+    builder_of,
+    data_dir,
+    image_features,
+    prepare,
+)
 from zoo.data.transform import Preprocessing, supported_sizes, transform, transform_all
 from zoo.errors import ZooError
 
@@ -82,7 +89,8 @@ class Source:
             self.kind = "tfds"
             known = {k: v for k, v in KNOWN_OPTIONS.get(name, {}).items() if getattr(options, k) is None}
             options = dataclasses.replace(options, **known)
-            self._builder = prepare(name, data_dir_)
+            self._data_dir = data_dir_
+            self._builder = builder_of(name, data_dir_ or data_dir())  # its features; prepare() for the data
             self._image_key, self._label_key = image_features(self._builder)
             h, w, c = self._builder.info.features[self._image_key].shape
             if options.image_size is None and not (h and h == w and h in supported_sizes()):
@@ -96,9 +104,16 @@ class Source:
         size, channels = self.options.image_size, self.options.channels
         self.spec = DatasetSpec((size, size, channels), len(self.class_names) or None, self.class_names)
 
+    def prepare(self) -> "Source":
+        """Makes the data itself ready (a tfds dataset is downloaded or prepared offline
+        once); a folder or an array is read when the source is made."""
+        if self.kind == "tfds" and not self._builder.is_prepared():
+            self._builder = prepare(self.name, self._data_dir)
+        return self
+
     @property
     def splits(self) -> list[str]:
-        return list(self._builder.info.splits) if self.kind == "tfds" else list(self._arrays)
+        return list(self.prepare()._builder.info.splits) if self.kind == "tfds" else list(self._arrays)
 
     @property
     def reference_split(self) -> str:
@@ -106,7 +121,7 @@ class Source:
 
     def num_examples(self, split: str) -> int:
         if self.kind == "tfds":
-            return self._builder.info.splits[split].num_examples
+            return self.prepare()._builder.info.splits[split].num_examples
         return len(self._arrays[split][0])
 
     def require_labels(self, variant: str) -> None:

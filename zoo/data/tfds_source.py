@@ -43,11 +43,11 @@ def data_dir() -> str:
 def prepare(name: str, data_dir_: str | None = None):
     """Returns the tfds builder for `name`, prepared (offline when possible)."""
     root = data_dir_ or data_dir()
-    builder = _builder(name, root)
+    builder = builder_of(name, root)
     if builder.is_prepared():
         return builder
     with _preparation_lock(root, name):  # another process may be preparing it right now
-        builder = _builder(name, root)
+        builder = builder_of(name, root)
         if builder.is_prepared():
             return builder
         if name == noto_emoji.NAME:
@@ -81,7 +81,7 @@ def _preparation_lock(root: str, name: str):
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _builder(name: str, root: str):
+def builder_of(name: str, root: str):
     """tfds' builder for `name`; an unknown name is a one-line error."""
     import tensorflow_datasets as tfds
 

@@ -103,3 +103,21 @@ def test_inception_extractor_reads_a_user_weights_file(tmp_path):
     assert features.shape == (3, 2048) and logits.shape == (3, 1000)
     with pytest.raises(ZooError, match="does not exist"):
         InceptionExtractor(tmp_path / "missing.h5")
+
+
+def test_the_random_features_fallback_is_fixed_and_still_tells_noise_from_data(evaluator, fashion_mnist_dir,
+                                                                                monkeypatch):  # fmt: skip
+    from zoo.metrics.features import RandomFeatures, extractor_for
+
+    monkeypatch.setenv("TFDS_DATA_DIR", str(fashion_mnist_dir))
+    assert isinstance(extractor_for("fashion_mnist", image_shape=(32, 32, 3)), RandomFeatures)  # none fits
+    first, second = RandomFeatures((28, 28, 1)), RandomFeatures((28, 28, 1))
+    real = evaluator._holdout[:300]
+    features, logits = first(real)
+    np.testing.assert_array_equal(features, second(real)[0])  # the same space in every process
+    assert logits is None and "random-features" in first.name
+    fallback = Evaluator(evaluator.source, first)
+    floor = fallback.floor()
+    noise = fallback(np.random.default_rng(0).uniform(-1, 1, (1000, 28, 28, 1)).astype(np.float32))
+    assert noise["frechet_distance"] > 10 * floor["frechet_distance"] and floor["classes_covered"] is None
+    assert "classes_covered" not in table(fallback.report(real)).split("real floor", 1)[1]
