@@ -19,7 +19,7 @@ PRESET_BUDGET ?= 900
 PRESET_RUNS ?= runs/presets
 PIN ?=  # e.g. PIN="taskset -c 1": the shipped presets were trained on one core each
 # The Noto emoji presets (64x64 colour): EMOJI_BUDGET seconds each, in the default precision.
-EMOJI_RECIPES := dcgan-noto-emoji acgan-noto-emoji
+EMOJI_RECIPES := dcgan-noto-emoji cgan-noto-emoji
 EMOJI_BUDGET ?= 1800
 
 .PHONY: setup data web demo test lint clean presets emoji-presets zoo-table web-screenshot

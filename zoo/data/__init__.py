@@ -62,47 +62,53 @@ class Source:
     """
 
     def __init__(self, name: str, options: Preprocessing | None = None, data_dir_: str | None = None):
-        self.name = name
+        self.name, self._data_dir = name, data_dir_
+        self._arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # split -> (uint8 images, labels)
         options = options or Preprocessing()
-        self._arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         path = Path(name).expanduser()
         if path.is_dir() or (not path.suffix and _looks_like_path(name)):
-            self.kind = "folder"
-            prepared = folder.prepare(path, options, data_dir_ or data_dir())
-            self.options, self.class_names = prepared.options, tuple(prepared.class_names)
-            self._arrays["train"] = (prepared.images, prepared.labels)
-            self.unlabeled = int(np.sum(prepared.labels < 0))
+            self._read_folder(path, options)
         elif path.suffix in (".npy", ".npz") or path.is_file():
-            self.kind = "arrays"
-            stored = arrays.read(path)
-            images, _ = stored.splits["train"]
-            own = images.shape[1] if images.shape[1] == images.shape[2] else min(images.shape[1:3])
-            self.options = options.resolved(_nearest_size(own), 1 if images.shape[-1] <= 2 else 3)
-            for split, (x, y) in stored.splits.items():
-                self._arrays[split] = (transform_all(x, self.options), y)
-            labels = np.concatenate([y for _, y in stored.splits.values()])
-            self.class_names = (
-                tuple(str(i) for i in range(int(labels.max()) + 1)) if stored.has_labels else ()
-            )
-            self.unlabeled = 0 if stored.has_labels else len(images)
+            self._read_arrays(path, options)
         else:
-            self.kind = "tfds"
-            known = {k: v for k, v in KNOWN_OPTIONS.get(name, {}).items() if getattr(options, k) is None}
-            options = dataclasses.replace(options, **known)
-            self._data_dir = data_dir_
-            self._builder = builder_of(name, data_dir_ or data_dir())  # its features; prepare() for the data
-            self._image_key, self._label_key = image_features(self._builder)
-            h, w, c = self._builder.info.features[self._image_key].shape
-            if options.image_size is None and not (h and h == w and h in supported_sizes()):
-                raise ZooError(f"{name}'s images are {h or 'any'}x{w or 'any'}; choose a size with "
-                               "--image-size "
-                               f"({', '.join(map(str, supported_sizes()))})")  # fmt: skip
-            self.options = options.resolved(h, 1 if c <= 2 else 3)
-            label = self._builder.info.features[self._label_key] if self._label_key else None
-            self.class_names = tuple(label.names) if label is not None else ()
-            self.unlabeled = 0
+            self._describe_tfds(options)
         size, channels = self.options.image_size, self.options.channels
         self.spec = DatasetSpec((size, size, channels), len(self.class_names) or None, self.class_names)
+
+    def _read_folder(self, path: Path, options: Preprocessing) -> None:
+        self.kind = "folder"
+        prepared = folder.prepare(path, options, self._data_dir or data_dir())
+        self.options, self.class_names = prepared.options, tuple(prepared.class_names)
+        self._arrays["train"] = (prepared.images, prepared.labels)
+        self.unlabeled = int(np.sum(prepared.labels < 0))
+
+    def _read_arrays(self, path: Path, options: Preprocessing) -> None:
+        self.kind = "arrays"
+        stored = arrays.read(path)
+        images, _ = stored.splits["train"]
+        own = min(images.shape[1:3])
+        self.options = options.resolved(_nearest_size(own), 1 if images.shape[-1] <= 2 else 3)
+        for split, (x, y) in stored.splits.items():
+            self._arrays[split] = (transform_all(x, self.options), y)
+        labels = np.concatenate([y for _, y in stored.splits.values()])
+        self.class_names = tuple(str(i) for i in range(int(labels.max()) + 1)) if stored.has_labels else ()
+        self.unlabeled = 0 if stored.has_labels else len(images)
+
+    def _describe_tfds(self, options: Preprocessing) -> None:
+        """Its features only (tfds knows them without the data); `prepare` gets the data."""
+        self.kind, name = "tfds", self.name
+        known = {k: v for k, v in KNOWN_OPTIONS.get(name, {}).items() if getattr(options, k) is None}
+        options = dataclasses.replace(options, **known)
+        self._builder = builder_of(name, self._data_dir or data_dir())
+        self._image_key, self._label_key = image_features(self._builder)
+        h, w, c = self._builder.info.features[self._image_key].shape
+        if options.image_size is None and not (h and h == w and h in supported_sizes()):
+            sizes = ", ".join(map(str, supported_sizes()))
+            raise ZooError(f"{name}'s images are {h or 'any'}x{w or 'any'}; choose --image-size ({sizes})")
+        self.options = options.resolved(h, 1 if c <= 2 else 3)
+        label = self._builder.info.features[self._label_key] if self._label_key else None
+        self.class_names = tuple(label.names) if label is not None else ()
+        self.unlabeled = 0
 
     def prepare(self) -> "Source":
         """Makes the data itself ready (a tfds dataset is downloaded or prepared offline
