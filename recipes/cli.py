@@ -146,6 +146,12 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--rule", choices=JUDGE_RULES, help=RULE_HELP)
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument("--inception-weights", type=Path, help="an InceptionV3 weights file (standard FID)")
+    evaluate.add_argument(
+        "--classifier",
+        type=Path,
+        metavar="RUN",
+        help="a classifier trained on your data's labels (ganzoo train classifier-noto-emoji --data SOURCE)",
+    )
     evaluate.set_defaults(func=_eval)
 
     judge = commands.add_parser("judge", help="fit a run's judge, or score images with a run's or preset's")
@@ -361,7 +367,7 @@ def _eval(args) -> int:
     from zoo.metrics.features import extractor_for
 
     source = trained.source
-    extractor = extractor_for(source.name, args.inception_weights, source.spec.image_shape)
+    extractor = extractor_for(source.name, args.inception_weights, source.spec.image_shape, args.classifier)
     model = trained.model()
     judge = _judge_of(trained) if args.filter else None
     evaluator = Evaluator(source, extractor, prior=getattr(extractor, "info", {}).get("class_prior"))

@@ -392,6 +392,8 @@ def train_classifier(recipe, run_dir: str | os.PathLike, verbose: str | int = "a
     command) into `run_dir`; the files the package ships under zoo/metrics/weights/
     are copies of these.
     """
+    import tensorflow as tf
+
     from zoo.metrics.features import classifier_network
 
     run_dir = Path(run_dir)
@@ -402,8 +404,19 @@ def train_classifier(recipe, run_dir: str | os.PathLike, verbose: str | int = "a
     spec = source.spec
     if not spec.num_classes:
         raise ZooError(f"{recipe.dataset} has no class labels to train a classifier on")
-    train_set = data.load(source, "train", recipe.batch_size, seed=recipe.seed)
-    test_set = data.load(source, source.reference_split, 1000, shuffle=False, drop_remainder=False)
+    if source.reference_split != "train":
+        train_set = data.load(source, "train", recipe.batch_size, seed=recipe.seed)
+        test_set = data.load(source, source.reference_split, 1000, shuffle=False, drop_remainder=False)
+        held_out = source.reference_split
+    else:  # no test split (a folder, an array): every 10th image is held out for the accuracy
+        n, pairs = source.num_examples("train"), source.images("train").enumerate()
+        keep = lambda test: lambda i, _: tf.equal(i % 10 == 0, test)  # noqa: E731
+        unindex = lambda _, pair: pair  # noqa: E731
+        train_set = data.batches(pairs.filter(keep(False)).map(unindex), n - (n + 9) // 10, recipe.batch_size,
+                                 seed=recipe.seed)  # fmt: skip
+        test_set = data.batches(pairs.filter(keep(True)).map(unindex), (n + 9) // 10, 1000, shuffle=False,
+                                drop_remainder=False)  # fmt: skip
+        held_out = "every 10th training image"
     network = classifier_network(spec.image_shape, spec.num_classes)
     network.compile(
         optimizer=keras.optimizers.Adam(recipe.lr),
@@ -432,6 +445,7 @@ def train_classifier(recipe, run_dir: str | os.PathLike, verbose: str | int = "a
         "num_classes": spec.num_classes,
         "class_names": list(spec.class_names),
         "test_accuracy": round(float(accuracy), 4),
+        "accuracy_on": held_out,
         "class_prior": prior.round(6).tolist(),
         "epochs": recipe.epochs,
         "command": f"ganzoo train {recipe.name} --run-dir {run_dir}",

@@ -88,3 +88,20 @@ def test_bad_data_is_one_line_and_writes_no_run(tmp_path, monkeypatch, capsys, s
     err = capsys.readouterr().err.strip()
     assert err.startswith("ganzoo: error: ") and "\n" not in err and message in err, err
     assert not run.exists()
+
+
+def test_a_classifier_trained_on_the_folder_s_labels_is_its_feature_space(shapes, tmp_path, capsys):
+    classifier, run = tmp_path / "classifier", tmp_path / "run"
+    argv = ["train", "classifier-noto-emoji", "--data", str(shapes), "--epochs", "3", "--run-dir", str(classifier)]
+    assert main(argv) == 0, capsys.readouterr().err
+    info = json.loads((classifier / "classifier.json").read_text())
+    assert info["accuracy_on"] == "every 10th training image" and info["class_names"] == ["discs", "squares"]
+    assert info["image_shape"] == [40, 40, 3]  # the folder's own size (the median shorter side)
+    assert main(["train", "dcgan-fashion-mnist", "--data", str(shapes), "--run-dir", str(run), "--no-export",
+                 *TINY]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert main(["eval", str(run), "--n", "64", "--classifier", str(classifier)]) == 0
+    out = capsys.readouterr().out
+    assert "feature space: classifier:" in out and "classes_covered" in out
+    assert main(["eval", str(run), "--n", "64", "--classifier", str(tmp_path)]) == 2
+    assert "holds no trained classifier" in capsys.readouterr().err

@@ -224,12 +224,28 @@ def load(
     are cached in memory, so shuffling, batching and scaling are all that run per epoch.
     Datasets without classes yield label 0.
     """
+    src = name if isinstance(name, Source) else source(name, options, data_dir)
+    return batches(src.images(split), src.num_examples(split), batch_size, shuffle=shuffle, repeat=repeat,
+                   drop_remainder=drop_remainder, seed=seed)  # fmt: skip
+
+
+def batches(
+    pairs: tf.data.Dataset,
+    size: int,
+    batch_size: int,
+    *,
+    shuffle: bool = True,
+    repeat: bool = False,
+    drop_remainder: bool = True,
+    seed: int | None = None,
+) -> tf.data.Dataset:
+    """`(uint8 image, label)` pairs (`size` of them) as `load` gives them: shuffled, batched,
+    scaled to [-1, 1], prefetched."""
     if batch_size < 1:
         raise ZooError(f"batch_size must be positive, got {batch_size}")
-    src = name if isinstance(name, Source) else source(name, options, data_dir)
-    ds = src.images(split)
+    ds = pairs
     if shuffle:
-        ds = ds.shuffle(min(src.num_examples(split), 60_000), seed=seed)
+        ds = ds.shuffle(min(size, 60_000), seed=seed)
     if repeat:
         ds = ds.repeat()
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)

@@ -6,7 +6,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from zoo.errors import ZooError
+from zoo.errors import ZooError, first_line
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 
@@ -80,6 +80,24 @@ class DomainClassifier(FeatureExtractor):
         network.load_weights(weights)
         return cls(network, info)
 
+    @classmethod
+    def trained(cls, run_dir: str | Path) -> "DomainClassifier":
+        """The classifier a `ganzoo train classifier-... --data SOURCE` run wrote: a feature
+        space for data of your own, trained on its labels."""
+        run_dir = Path(run_dir)
+        info_path, weights = run_dir / "classifier.json", run_dir / "classifier.weights.h5"
+        if not (info_path.is_file() and weights.is_file()):
+            raise ZooError(f"{run_dir} holds no trained classifier (classifier.json, classifier.weights.h5); "
+                           "train one with `ganzoo train classifier-noto-emoji --data SOURCE`")  # fmt: skip
+        try:
+            info = json.loads(info_path.read_text())
+            network = classifier_network(tuple(info["image_shape"]), info["num_classes"])
+            network.load_weights(weights)
+        except Exception as e:
+            raise ZooError(f"{run_dir}'s classifier cannot be loaded: {first_line(e)}") from e
+        info.setdefault("dataset", str(run_dir))
+        return cls(network, info)
+
     def _extract(self, images):
         features, logits = self._both(images, training=False)
         return keras.ops.convert_to_numpy(features), keras.ops.convert_to_numpy(logits)
@@ -144,11 +162,21 @@ def shipped_classifier(dataset: str, image_shape) -> DomainClassifier | None:
     return classifier if tuple(classifier.network.input.shape[1:]) == tuple(image_shape) else None
 
 
-def extractor_for(dataset: str, inception_weights: str | None = None, image_shape=None) -> FeatureExtractor:
-    """The feature space a run is measured in: InceptionV3 when given its weights, else the
-    project's classifier for the dataset (at the images' shape), else `RandomFeatures`."""
+def extractor_for(
+    dataset: str, inception_weights: str | None = None, image_shape=None, classifier: str | None = None
+) -> FeatureExtractor:
+    """The feature space a run is measured in: InceptionV3 when given its weights, a
+    classifier trained on the data's labels when given its run folder, else the project's
+    classifier for the dataset (at the images' shape), else `RandomFeatures`."""
     if inception_weights:
         return InceptionExtractor(inception_weights)
+    if classifier:
+        trained = DomainClassifier.trained(classifier)
+        shape = tuple(trained.network.input.shape[1:])
+        if image_shape is not None and shape != tuple(image_shape):
+            raise ZooError(f"the classifier in {classifier} takes {shape} images; "
+                           f"the run's are {tuple(image_shape)}")  # fmt: skip
+        return trained
     if image_shape is None:
         return DomainClassifier.shipped(dataset)
     return shipped_classifier(dataset, image_shape) or RandomFeatures(image_shape)
