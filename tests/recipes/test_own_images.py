@@ -92,7 +92,8 @@ def test_bad_data_is_one_line_and_writes_no_run(tmp_path, monkeypatch, capsys, s
 
 def test_a_classifier_trained_on_the_folder_s_labels_is_its_feature_space(shapes, tmp_path, capsys):
     classifier, run = tmp_path / "classifier", tmp_path / "run"
-    argv = ["train", "classifier-noto-emoji", "--data", str(shapes), "--epochs", "3", "--run-dir", str(classifier)]
+    argv = ["train", "classifier-noto-emoji", "--data", str(shapes), "--epochs", "3", "--run-dir",
+            str(classifier)]  # fmt: skip
     assert main(argv) == 0, capsys.readouterr().err
     info = json.loads((classifier / "classifier.json").read_text())
     assert info["accuracy_on"] == "every 10th training image" and info["class_names"] == ["discs", "squares"]
