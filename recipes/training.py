@@ -121,6 +121,7 @@ def train(
     _check_distribution(recipe, distribution, device, jit)
     if init_from is not None:  # before anything is written
         _check_fine_tune(recipe, init_from)
+    _write_or_check_config(recipe, run_dir, write=False)  # another recipe's run: refused first
     source = data.source_of(recipe).prepare()  # bad data is refused before anything is written
     if registry.variant_class(recipe.variant).conditional:
         source.require_labels(recipe.variant)

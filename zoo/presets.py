@@ -187,10 +187,8 @@ def _preset(path: Path) -> Trained:
 
 
 def _checked_config(config: dict, path: Path, advice: str) -> dict:
-    if not isinstance(config.get("dataset"), str) or not config["dataset"] or not isinstance(
-        config.get("name"), str
-    ):
-        raise ZooError(f"{path / 'config.json'} is not a complete recipe (no dataset, name); {advice}")
+    if not all(isinstance(config.get(key), str) and config[key] for key in ("name", "variant", "dataset")):
+        raise ZooError(f"{path / 'config.json'} is not a complete recipe (a name, variant and dataset); {advice}")
     return config
 
 
