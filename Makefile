@@ -96,8 +96,11 @@ zoo-table: setup data
 lint: setup
 	$(BIN)/ruff check .
 
+# Two test processes (a test file stays in one): much of a test is Python, tracing and
+# building graphs, which one core does while the other computes.
+TEST_WORKERS ?= 2
 test: setup data web lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache $(WEB)/node_modules $(DATA_NPM)/node_modules

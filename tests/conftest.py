@@ -2,10 +2,14 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras
-import pytest
+from recipes.quiet_tensorflow import import_tensorflow_quietly
 
-from zoo import data
+import_tensorflow_quietly()  # its load-time log lines would follow a parallel run's summary
+
+import keras  # noqa: E402
+import pytest  # noqa: E402
+
+from zoo import data  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
