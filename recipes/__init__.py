@@ -259,9 +259,9 @@ _EMOJI = dict(g_width=32, d_width=32, batch_size=64, ema_decay=0.999, label_smoo
               d_lr=5e-4, epochs=1000)  # fmt: skip
 _DCGAN_EMOJI = Recipe("dcgan-noto-emoji", "dcgan", "noto_emoji", "DCGAN on 64x64 colour emoji", **_EMOJI)
 # AC-GAN with these settings collapsed to one image per category at 2e-4 (FD 3,695, recall 0).
-# cGAN with them, for 1,800 s, collapsed within the three smallest categories (Smileys,
-# Symbols, Flags: 130-220 training images each, one image per label); DiffAugment's
-# translation and cutout keep D from memorizing them.
+# cGAN with them, for 1,800 s, collapsed within three small categories (Smileys, Symbols,
+# Flags: 131-218 training images each, one image per label); DiffAugment's translation and
+# cutout are there to keep D from memorizing them.
 _CGAN_EMOJI = Recipe("cgan-noto-emoji", "cgan", "noto_emoji", "conditional GAN on 64x64 colour emoji",
                      **{**_EMOJI, "diff_augment": "translation,cutout"})
 
