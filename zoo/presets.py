@@ -188,7 +188,8 @@ def _preset(path: Path) -> Trained:
 
 def _checked_config(config: dict, path: Path, advice: str) -> dict:
     if not all(isinstance(config.get(key), str) and config[key] for key in ("name", "variant", "dataset")):
-        raise ZooError(f"{path / 'config.json'} is not a complete recipe (a name, variant and dataset); {advice}")
+        raise ZooError(f"{path / 'config.json'} is not a complete recipe (a name, variant and dataset); "
+                       f"{advice}")  # fmt: skip
     return config
 
 
