@@ -224,7 +224,7 @@ def save_preset(
     with staged_folder(out_dir, replace) as staging:
         write_json(staging / "config.json", config)
         # As keras-hub writes a preset's config: the model alone, no build or compile config.
-        serialized = keras.saving.serialize_keras_object(model)
+        serialized = _float32_policies(keras.saving.serialize_keras_object(model))
         serialized.pop("compile_config", None)
         serialized.pop("build_config", None)
         write_json(staging / "model.json", serialized)
@@ -241,6 +241,22 @@ def save_preset(
             card.update(measure(_preset(staging)))
             write_json(staging / CARD, card)
     return _preset(out_dir)
+
+
+def _float32_policies(config):
+    """A serialized model with every mixed-precision policy set to float32: a preset trained
+    in bfloat16 or float16 loads as a float32 model, the one its card's figures describe."""
+    if isinstance(config, dict):
+        if config.get("class_name") == "DTypePolicy" and str(config.get("config", {}).get("name")).startswith(
+            "mixed_"
+        ):
+            return {**config, "config": {**config["config"], "name": "float32"}}
+        return {k: _float32_policies(v) for k, v in config.items()}
+    if isinstance(config, list):
+        return [_float32_policies(v) for v in config]
+    if isinstance(config, str) and config.startswith("mixed_"):
+        return "float32"
+    return config
 
 
 def _to_float16(path: Path) -> None:

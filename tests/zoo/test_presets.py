@@ -141,3 +141,18 @@ def test_loading_lives_below_recipes_and_export():
                 if isinstance(node, ast.ImportFrom):
                     names = [node.module or ""]
                 assert not any(n == "recipes" or n.startswith("recipes.") for n in names), path
+
+
+def test_a_preset_trained_in_bfloat16_loads_as_the_float32_model_its_card_describes(tmp_path):
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        model = helpers.fit_briefly(helpers.tiny("dcgan"))
+    finally:
+        keras.config.set_dtype_policy("float32")
+    assert any(layer.dtype_policy.name == "mixed_bfloat16" for layer in model.generator.layers)
+    preset = presets.save_preset(model, tmp_path / "bf16", {"name": "x", "variant": "dcgan", "dataset": "d"})
+    assert "mixed_" not in (preset.path / "model.json").read_text()
+    loaded = preset.model()
+    assert all(layer.dtype_policy.name == "float32" for layer in loaded.generator.layers)
+    inputs = model.sample_inputs(4, seed=0)
+    assert loaded.generate(4, inputs=inputs).dtype == np.float32
