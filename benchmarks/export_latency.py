@@ -25,7 +25,7 @@ import tensorflow as tf
 from train_throughput import macs, matmul_peak  # this folder is on sys.path when run as a script
 
 from export.artifacts import _network_io, export_model, write_onnx
-from zoo.adversarial import feed
+from zoo.models.adversarial import feed
 from zoo.presets import locate, shipped
 
 

@@ -28,12 +28,12 @@ def main() -> int:
     parser.add_argument("--source", choices=["discriminator", "critic"], help="default: the trained judge's")
     args = parser.parse_args()
 
-    from recipes.training import fit_judge
+    from recipes.trainer import fit_judge
     from zoo import presets
     from zoo.errors import ZooError
-    from zoo.judge import RULES
-    from zoo.metrics.evaluate import Evaluator, evaluate
-    from zoo.metrics.features import extractor_for
+    from zoo.evaluation.evaluate import Evaluator, evaluate
+    from zoo.evaluation.features import extractor_for
+    from zoo.evaluation.judge import RULES
 
     trained = presets.locate(args.trained)
     model = trained.model()

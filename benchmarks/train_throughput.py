@@ -38,9 +38,9 @@ import tensorflow as tf
 
 import recipes
 from recipes import scale
-from recipes.training import build_model
+from recipes.trainer import build_model
 from zoo import data
-from zoo.layers import BatchNormalization as FusedBatchNormalization
+from zoo.models.layers import BatchNormalization as FusedBatchNormalization
 
 
 class BaselineGAN(keras.Model):

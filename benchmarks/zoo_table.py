@@ -21,18 +21,20 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from zoo import images, presets
+from zoo import contract, presets
 
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = "<!-- zoo-table -->", "<!-- /zoo-table -->"
-def grid(model) -> "images.np.ndarray":
+
+
+def grid(model):
     """A square grid: a column per class or code value (as many rows, each row sharing z
     across an InfoGAN code sweep), else 8 x 8."""
     if getattr(model, "categorical_code", 0):
         k = model.categorical_code
-        return images.grid(model.generate(k * k, inputs=model.code_sweep(k, seed=0)), cols=k)
+        return contract.grid(model.generate(k * k, inputs=model.code_sweep(k, seed=0)), cols=k)
     cols = model.grid_columns or 8
-    return images.grid(model.generate(cols * cols, seed=0), cols=cols)
+    return contract.grid(model.generate(cols * cols, seed=0), cols=cols)
 
 
 def conditioning(report: dict) -> str:
@@ -86,8 +88,8 @@ def dataset_table(dataset: str, items: list, evaluate_n: int | None, grids: Path
         if evaluate_n or grids:
             model = preset.model()
         if evaluate_n:
-            from zoo.metrics.evaluate import Evaluator, evaluate
-            from zoo.metrics.features import extractor_for
+            from zoo.evaluation.evaluate import Evaluator, evaluate
+            from zoo.evaluation.features import extractor_for
 
             if evaluator is None:
                 source = preset.source
@@ -96,7 +98,7 @@ def dataset_table(dataset: str, items: list, evaluate_n: int | None, grids: Path
             report = evaluate(model, evaluator, evaluate_n)
         grid_path = None
         if grids:
-            grid_path = images.save_png(grids / f"{name}.png", grid(model), scale=1)
+            grid_path = contract.save_png(grids / f"{name}.png", grid(model), scale=1)
             gallery.append((name, Path(os.path.relpath(grid_path, ROOT)).as_posix()))
         lines.append(row(name, preset.card, report, grid_path))
         floor = report["real_floor"]

@@ -16,14 +16,13 @@ import onnx
 import onnxruntime as ort
 import tensorflow as tf
 
-from export import manifest as manifest_lib
 from export import onnx_gather, onnx_phases
 from export import sample as standalone_sampler
 from export import web as web_page
-from zoo import presets
-from zoo.adversarial import AdversarialModel, feed
+from zoo import contract, presets
 from zoo.errors import ZooError
 from zoo.files import staged_folder
+from zoo.models.adversarial import AdversarialModel, feed
 
 # max |onnxruntime - Keras| and |SavedModel - Keras| accepted, for outputs up to 1 in size; an
 # output larger than that (a Wasserstein critic's, which is unbounded) is allowed as much
@@ -241,10 +240,12 @@ SAMPLER_REQUIREMENTS = ("numpy", "onnxruntime", "pillow")
 
 
 def _write_sampler(folder: Path) -> None:
-    """sample.py (the standalone sampler, this package's own file) and its requirements.txt."""
+    """sample.py (the standalone sampler), contract.py (the deployment contract it reads the
+    folder with; the project's own files) and their requirements.txt."""
     from importlib.metadata import version
 
     shutil.copyfile(standalone_sampler.__file__, folder / "sample.py")
+    shutil.copyfile(contract.__file__, folder / "contract.py")
     pins = "".join(f"{name}=={version(name)}\n" for name in SAMPLER_REQUIREMENTS)
     (folder / "requirements.txt").write_text(
         "# What sample.py needs: python -m pip install -r requirements.txt, then python sample.py --help\n"
@@ -255,7 +256,7 @@ def _write_sampler(folder: Path) -> None:
 def export_model(
     model: AdversarialModel, out_dir: str | Path, *, replace: bool = False, judge=None, web: bool = False
 ) -> dict:
-    """Exports G and D of `model` (and a `zoo.judge.Judge`) to `out_dir`; returns the manifest.
+    """Exports G and D of `model` (and a `zoo.evaluation.judge.Judge`) to `out_dir`; returns the manifest.
 
     Raises ZooError, leaving nothing behind, when `out_dir` exists (unless `replace`)
     or when an exported network differs from Keras by more than PARITY_TOLERANCE (G's int8
@@ -299,32 +300,23 @@ def export_model(
                 **lite,
                 **({"onnx_rewrite": rewritten} if rewritten else {}),
             }
-        manifest = {
-            "format": manifest_lib.FORMAT,
-            "variant": getattr(type(model), "variant_name", type(model).__name__),
-            "latent_dim": model.latent_dim,
-            "latent_distribution": "standard_normal",
-            "image_shape": list(model.image_shape),
-            "image_layout": "NHWC",
-            "value_range": [-1.0, 1.0],
-            "num_classes": model.num_classes,
-            "codes": model.codes,
-            "opset": OPSET,
-            **networks,
-            "judge_calibration": None if judge is None else judge.card,
-            "sampler": {"program": "sample.py", "requirements": "requirements.txt"},
-            "parity": {
-                "tolerance": PARITY_TOLERANCE, "batch": PARITY_BATCH, "output_scale": scales, **parity
-            },
-            "versions": {
+        manifest = contract.manifest(
+            model.input_fields,
+            variant=getattr(type(model), "variant_name", type(model).__name__),
+            image_shape=model.image_shape,
+            networks=networks,
+            judge_calibration=None if judge is None else judge.card,
+            parity={"tolerance": PARITY_TOLERANCE, "batch": PARITY_BATCH, "output_scale": scales, **parity},
+            versions={
                 "tensorflow": tf.__version__,
                 "keras": keras.__version__,
                 "onnx": onnx.__version__,
                 "onnxruntime": ort.__version__,
             },
-            "files": manifest_lib.file_hashes(staging),
-        }
-        (staging / manifest_lib.NAME).write_text(json.dumps(manifest, indent=2) + "\n")
+            opset=OPSET,
+            files=contract.file_hashes(staging),
+        )
+        (staging / contract.MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
 
 

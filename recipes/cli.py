@@ -10,13 +10,12 @@ import dataclasses
 import sys
 from pathlib import Path
 
-import recipes
-from export.sample import CLASS_RULES
-from export.sample import RULES as JUDGE_RULES
+from recipes import book, trainer
+from recipes.recipe import ClassifierRecipe, Recipe
 from recipes.scale import STRATEGIES
-from zoo import presets
+from zoo import contract, presets
 from zoo.errors import ZooError
-from zoo.files import save_npy, write_json
+from zoo.files import write_json
 
 
 class _Parser(argparse.ArgumentParser):
@@ -51,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("list", help="list the recipes, with their presets' figures").set_defaults(func=_list)
 
     train = commands.add_parser("train", help="train a recipe into a run directory")
-    train.add_argument("recipe", nargs="?", default=recipes.DEFAULT_RECIPE)
+    train.add_argument("recipe", nargs="?", default=book.DEFAULT_RECIPE)
     train.add_argument("--epochs", type=_positive_int)
     train.add_argument("--steps-per-epoch", type=_positive_int)
     train.add_argument("--batch-size", type=_positive_int)
@@ -131,7 +130,7 @@ def _parser() -> argparse.ArgumentParser:
     sample.add_argument("--out", type=Path, required=True, help="a .png grid or a .npy array")
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--filter", choices=["judge"], help="keep only samples the run's judge accepts")
-    sample.add_argument("--rule", choices=JUDGE_RULES, help=RULE_HELP)
+    sample.add_argument("--rule", choices=contract.RULES, help=RULE_HELP)
     sample.add_argument(
         "--code-sweep",
         action="store_true",
@@ -143,7 +142,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("run", metavar="RUN_OR_PRESET", help=trained)
     evaluate.add_argument("--n", type=_positive_int, default=10_000, help="number of samples")
     evaluate.add_argument("--filter", choices=["judge"], help="evaluate the judge-accepted samples")
-    evaluate.add_argument("--rule", choices=JUDGE_RULES, help=RULE_HELP)
+    evaluate.add_argument("--rule", choices=contract.RULES, help=RULE_HELP)
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument("--inception-weights", type=Path, help="an InceptionV3 weights file (standard FID)")
     evaluate.add_argument(
@@ -163,7 +162,7 @@ def _parser() -> argparse.ArgumentParser:
     judge.add_argument("--target-precision", type=float, default=0.9, help="the precision rule's target")
     judge.add_argument(
         "--rule",
-        choices=JUDGE_RULES,
+        choices=contract.RULES,
         help="with --fit: the default rule to store (default: class-share, or real-quantile without "
         "classes); when scoring: the rule of the verdicts. Rules: precision (the target share real "
         "among accepted held-out images), real-quantile (P(real) at least that of the 10%% least "
@@ -193,9 +192,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _list(args) -> int:
     shipped = presets.shipped()
-    width = max(map(len, recipes.RECIPES))
-    for name, recipe in recipes.RECIPES.items():
-        default = " (default)" if name == recipes.DEFAULT_RECIPE else ""
+    width = max(map(len, book.RECIPES))
+    for name, recipe in book.RECIPES.items():
+        default = " (default)" if name == book.DEFAULT_RECIPE else ""
         columns = f"{name:<{width}}  {recipe.variant:<7} {recipe.dataset:<14}"
         figures = _preset_figures(presets.locate(shipped[name])) if name in shipped else ""
         print(f"{columns} {recipe.description}{default}{figures}")
@@ -217,7 +216,7 @@ def _preset_figures(preset: presets.Trained) -> str:
 
 
 def _train(args) -> int:
-    recipe = recipes.get(args.recipe).with_overrides(args.set)
+    recipe = book.get(args.recipe).with_overrides(args.set)
     flags = {
         "epochs": args.epochs,
         "steps_per_epoch": args.steps_per_epoch,
@@ -230,7 +229,7 @@ def _train(args) -> int:
         "background": args.background,
         "resize": args.resize,
     }
-    if args.jit is not None and isinstance(recipe, recipes.Recipe):
+    if args.jit is not None and isinstance(recipe, Recipe):
         flags["jit_compile"] = args.jit
     given = {k: v for k, v in flags.items() if v is not None}
     fields = {f.name for f in dataclasses.fields(recipe)}
@@ -241,10 +240,10 @@ def _train(args) -> int:
     run_dir = args.run_dir or Path("runs") / recipe.name
     extra = {}
     if args.from_preset:
-        if isinstance(recipe, recipes.ClassifierRecipe):
+        if isinstance(recipe, ClassifierRecipe):
             raise ZooError(f"--from-preset does not apply to {recipe.name}")
         extra["init_from"] = _locate(args.from_preset)
-    summary = recipes.run(
+    summary = trainer.run(
         recipe,
         run_dir,
         time_budget=args.time_budget,
@@ -252,7 +251,7 @@ def _train(args) -> int:
         verbose="auto" if sys.stdout.isatty() else 2,  # a line per epoch in logs, not a bar
         **(
             {}
-            if isinstance(recipe, recipes.ClassifierRecipe)
+            if isinstance(recipe, ClassifierRecipe)
             else {
                 "strategy": args.strategy,
                 "mixed_precision": args.mixed_precision,
@@ -261,7 +260,7 @@ def _train(args) -> int:
             }
         ),
     )
-    if isinstance(recipe, recipes.ClassifierRecipe):
+    if isinstance(recipe, ClassifierRecipe):
         print(f"trained {recipe.name} into {run_dir}: test accuracy {summary['test_accuracy']:.4f}")
     else:
         reason = summary["stopped_by"]
@@ -288,7 +287,7 @@ def _data_source(text: str | None) -> str | None:
 
 def _locate(source: str) -> presets.Trained:
     """A run or preset (`zoo.presets.locate`) whose recipe this version knows."""
-    from recipes.training import check_config
+    from recipes.trainer import check_config
 
     trained = presets.locate(source)
     check_config(trained.config, trained.path / "config.json")
@@ -305,9 +304,6 @@ def _sample(args) -> int:
     trained = _locate(args.run)
     if args.out.suffix not in (".png", ".npy"):
         raise ZooError(f"--out must end in .png or .npy, got {args.out}")
-
-    from zoo import images
-
     model = trained.model()
     if args.code_sweep:
         if not hasattr(model, "code_sweep"):
@@ -322,10 +318,7 @@ def _sample(args) -> int:
         print(f"the judge ({args.rule or judge.rule}) accepted {rate:.1%} of the samples drawn")
     else:
         samples = model.generate(args.n, seed=args.seed)
-    if args.out.suffix == ".npy":
-        save_npy(args.out, samples)
-    else:
-        images.save_png(args.out, images.grid(samples, cols=model.grid_columns), scale=2)
+    contract.save_samples(args.out, samples, cols=model.grid_columns)
     print(f"wrote {args.n} samples to {args.out}")
     return 0
 
@@ -363,8 +356,8 @@ def _eval(args) -> int:
     trained = _locate(args.run)
     if args.seed < 0:
         raise ZooError(f"--seed must be non-negative, got {args.seed}")
-    from zoo.metrics.evaluate import Evaluator, evaluate, table
-    from zoo.metrics.features import extractor_for
+    from zoo.evaluation.evaluate import Evaluator, evaluate, table
+    from zoo.evaluation.features import extractor_for
 
     source = trained.source
     extractor = extractor_for(source.name, args.inception_weights, source.spec.image_shape, args.classifier)
@@ -386,7 +379,7 @@ def _preset(args) -> int:
         raise ZooError(f"{args.run} is already a preset; give a run directory")
     if args.out.exists() and not args.force:
         raise ZooError(f"{args.out} already exists; pass --force to replace it")
-    from recipes.presets import save_run_as_preset
+    from recipes.shipping import save_run_as_preset
 
     preset = save_run_as_preset(trained, args.out, n=args.n, command=args.command, replace=args.force)
     size = sum(p.stat().st_size for p in preset.path.rglob("*") if p.is_file())
@@ -438,11 +431,11 @@ def _judge(args) -> int:
         raise ZooError(f"--target-precision must be in (0, 1], got {args.target_precision}")
     if args.fit:
         if trained.kind == "preset":  # rewrites the preset's judge/ and its card's sha256
-            from recipes.presets import refit_judge
+            from recipes.shipping import refit_judge
 
             judge = refit_judge(trained, args.source, args.target_precision, args.rule)
         else:
-            from recipes.training import fit_judge
+            from recipes.trainer import fit_judge
 
             judge = fit_judge(trained.model(), trained.source, trained.path, args.source or "discriminator",
                               args.target_precision, args.rule)  # fmt: skip
@@ -451,7 +444,7 @@ def _judge(args) -> int:
         judge = _judge_of(trained)
         names, images = _read_images(args.images, judge.image_shape)
         rule = args.rule or judge.rule
-        if rule in CLASS_RULES and judge.classes_from == "label":
+        if rule in contract.CLASS_RULES and judge.classes_from == "label":
             rule = "real-quantile"  # files come without labels
         verdicts = judge.accept(images, rule=rule)
         for name, score, ok in zip(names, judge.scores(images), verdicts, strict=True):

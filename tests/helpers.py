@@ -5,9 +5,9 @@ import numpy as np
 import tensorflow as tf
 
 import zoo
-import zoo.variants  # registers the variants for load_model
+import zoo.models.variants  # registers the variants for load_model
 from export import artifacts, manifest
-from zoo.adversarial import AdversarialModel, feed
+from zoo.models.adversarial import AdversarialModel, feed
 
 NUM_CLASSES = 4
 SHAPE = (28, 28, 1)
@@ -15,7 +15,7 @@ SHAPE = (28, 28, 1)
 
 def tiny(variant: str, **kwargs) -> AdversarialModel:
     """A small, compiled instance of a variant for 28x28x1 images."""
-    if zoo.registry.variant_class(variant).conditional:
+    if zoo.models.registry.variant_class(variant).conditional:
         kwargs.setdefault("num_classes", NUM_CLASSES)
     model = zoo.build(variant, image_shape=SHAPE, latent_dim=8, g_width=8, d_width=8, seed=0, **kwargs)
     return compile_for_test(model)
@@ -77,8 +77,8 @@ def assert_same_up_to_scale(a: np.ndarray, b: np.ndarray) -> None:
 def d_objective(model, real, labels, g_inputs) -> float:
     """Mean D loss (adversarial + its heads') on a real batch and the fakes of fixed inputs."""
     fake = model.generator(feed(model.generator, g_inputs), training=False)
-    real_logits, real_extras = model._discriminate(real, labels, training=False)
-    fake_logits, fake_extras = model._discriminate(fake, labels, training=False)
+    real_logits, real_extras = model.discriminate(real, labels, training=False)
+    fake_logits, fake_extras = model.discriminate(fake, labels, training=False)
     loss = model.discriminator_loss(real_logits, fake_logits)
     aux = model.discriminator_aux_loss(real_extras, fake_extras, labels, g_inputs)
     return float(tf.reduce_mean(loss + (aux if aux is not None else 0.0)))
@@ -87,7 +87,7 @@ def d_objective(model, real, labels, g_inputs) -> float:
 def g_objective(model, labels, g_inputs) -> float:
     """Mean G loss (adversarial + through D's heads) for fixed inputs."""
     fake = model.generator(feed(model.generator, g_inputs), training=False)
-    fake_logits, fake_extras = model._discriminate(fake, labels, training=False)
+    fake_logits, fake_extras = model.discriminate(fake, labels, training=False)
     loss = model.generator_loss(fake_logits)
     aux = model.generator_aux_loss(fake_extras, labels, g_inputs)
     return float(tf.reduce_mean(loss + (aux if aux is not None else 0.0)))
@@ -129,7 +129,7 @@ def assert_generator_learns(
         d_step(real, labels)
     # Spectral normalization rescales its kernel on every training call (G's step calls D
     # too); settle it so that "before" and "after" judge the same D.
-    model._discriminate(real, labels, training=True)
+    model.discriminate(real, labels, training=True)
     g_inputs = model.generator_inputs(real.shape[0], labels)
     d_before = _weights(model.discriminator)
     before = g_objective(model, labels, g_inputs)
@@ -159,8 +159,8 @@ def assert_saving_round_trip(model: AdversarialModel, tmp_path) -> AdversarialMo
     np.testing.assert_array_equal(model.generate(8, seed=3), loaded.generate(8, seed=3))
     real, labels = real_tensors(model, n=8)
     np.testing.assert_array_equal(
-        model._discriminate(real, labels, training=False)[0].numpy(),
-        loaded._discriminate(real, labels, training=False)[0].numpy(),
+        model.discriminate(real, labels, training=False)[0].numpy(),
+        loaded.discriminate(real, labels, training=False)[0].numpy(),
     )
     for a, b in zip(model.weights, loaded.weights, strict=True):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))

@@ -14,9 +14,10 @@ import recipes
 from export import manifest
 from recipes.cli import main
 from tests import helpers
+from zoo import contract
 from zoo.errors import ZooError
+from zoo.evaluation.judge import Judge
 from zoo.files import save_keras
-from zoo.judge import Judge
 from zoo.presets import locate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -151,7 +152,7 @@ def export_dir(tmp_path) -> Path:
     (out / "generator").mkdir(parents=True)
     (out / "generator.onnx").write_bytes(b"onnx bytes")
     (out / "generator" / "saved_model.pb").write_bytes(b"pb bytes")
-    written = {"format": manifest.FORMAT, "variant": "dcgan", "files": manifest.file_hashes(out)}
+    written = {"format": manifest.FORMAT, "variant": "dcgan", "files": contract.file_hashes(out)}
     (out / manifest.NAME).write_text(json.dumps(written))
     assert manifest.read(out) == written
     return out

@@ -22,7 +22,7 @@ import recipes
 from export import manifest
 from tests import helpers
 from zoo.errors import ZooError
-from zoo.judge import Judge
+from zoo.evaluation.judge import Judge
 
 PROPERTY = settings(max_examples=60, deadline=None, derandomize=True)
 DTYPES = [np.float16, np.float32, np.float64, np.int8, np.int32, np.uint8, np.bool_]
@@ -207,7 +207,7 @@ def test_onnx_sample_works_or_raises_zoo_error(cgan_export, n, seed, label):
     valid_label = label is None or (type(label) is int and 0 <= label < helpers.NUM_CLASSES)
     try:
         images = sampler.sample(cgan_export, n, seed=seed, label=label)
-    except sampler.SampleError:
+    except sampler.ContractError:
         assert not (n >= 1 and seed >= 0 and valid_label), "valid input refused"
         return
     assert valid_label, f"label {label!r} accepted"

@@ -1,10 +1,15 @@
 """gan-zoo: GAN variants as keras.Models that train with `fit` and export to SavedModel/ONNX.
 
-Importing `zoo` alone loads no TensorFlow, so TF-free code (`zoo.errors`, `zoo.files`,
-`zoo.images`, `export.manifest`) can live in it; `export.sample` needs no gan-zoo at all. The first use of
-`zoo.AdversarialModel`, `zoo.build`, `zoo.available`, `zoo.from_preset` or `zoo.register_variant` imports
-`zoo.variants`, which registers every variant; code that loads a `.keras` file without
-touching those first imports `zoo.variants` itself so `keras.models.load_model` finds them.
+Layers, lowest first (docs/architecture.md): `zoo.contract` (the deployment contract, no
+project imports), `zoo.errors` / `zoo.files` / `zoo.multi_worker`, `zoo.models` (the game,
+tricks, networks, variants) and `zoo.data`, `zoo.evaluation` (metrics, the judge),
+`zoo.training` (callbacks), `zoo.presets`, then this module's public names.
+
+Importing `zoo` alone loads no TensorFlow. The first use of `zoo.AdversarialModel`,
+`zoo.build`, `zoo.available`, `zoo.from_preset` or `zoo.register_variant` imports
+`zoo.models.variants`, which registers every variant; code that loads a `.keras` file
+without touching those first imports `zoo.models.variants` itself so
+`keras.models.load_model` finds them.
 """
 
 import importlib
@@ -13,11 +18,11 @@ from zoo.errors import ZooError
 
 # name -> module that defines it; imported on first access (PEP 562).
 _LAZY = {
-    "AdversarialModel": "zoo.adversarial",
-    "available": "zoo.registry",
-    "build": "zoo.registry",
+    "AdversarialModel": "zoo.models.adversarial",
+    "available": "zoo.models.registry",
+    "build": "zoo.models.registry",
     "from_preset": "zoo.presets",
-    "register_variant": "zoo.registry",
+    "register_variant": "zoo.models.registry",
 }
 
 __all__ = ["AdversarialModel", "ZooError", "available", "build", "from_preset", "register_variant"]
@@ -26,7 +31,7 @@ __all__ = ["AdversarialModel", "ZooError", "available", "build", "from_preset", 
 def __getattr__(name: str):
     if name not in _LAZY:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    importlib.import_module("zoo.variants")  # registers the variants before any is built or loaded
+    importlib.import_module("zoo.models.variants")  # registers the variants before any is built or loaded
     value = getattr(importlib.import_module(_LAZY[name]), name)
     globals()[name] = value
     return value

@@ -1,11 +1,7 @@
-"""Atomic writes: build under a temporary name beside the target, then rename.
-
-Temp files are private (0600); `publish` gives what it renames into place the
-permissions a plainly created file would have.
-"""
+"""Atomic writes for the project's files: build under a temporary name beside the target,
+then rename (`zoo.contract.publish`, which gives the result a plain file's permissions)."""
 
 import contextlib
-import hashlib
 import json
 import os
 import shutil
@@ -15,24 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from zoo.contract import publish
 from zoo.errors import ZooError
-
-
-def publish(tmp: str | os.PathLike, path: str | os.PathLike) -> Path:
-    """Gives `tmp` the permissions a plainly created file (or folder) would have under the
-    current umask, then renames it to `path` in one step."""
-    umask = os.umask(0)
-    os.umask(umask)
-    tmp = Path(tmp)
-    if tmp.is_dir():
-        for root, _, files in os.walk(tmp):
-            os.chmod(root, 0o777 & ~umask)
-            for name in files:
-                os.chmod(Path(root) / name, 0o666 & ~umask)
-    else:
-        os.chmod(tmp, 0o666 & ~umask)
-    os.replace(tmp, path)
-    return Path(path)
 
 
 @contextlib.contextmanager
@@ -94,24 +74,6 @@ def save_keras(model, path: str | os.PathLike) -> Path:
         return publish(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def sha256(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def file_hashes(root: str | os.PathLike, skip: str | None = None) -> dict[str, str]:
-    """sha256 of every file under `root` (but one named `skip`), by relative POSIX path."""
-    root = Path(root)
-    return {
-        p.relative_to(root).as_posix(): sha256(p)
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and p.name != skip
-    }
 
 
 def read_json_object(path: str | os.PathLike, advice: str, what: str = "JSON object") -> dict:

@@ -11,7 +11,7 @@ weights, no optimizer state, so it loads without the training code:
     model.json                the GAN's Keras config, rebuilt with safe_mode
     generator.weights.h5      the generator users sample from (G's EMA where kept)
     discriminator.weights.h5  D
-    judge/                    the run's calibrated judge (zoo.judge), when it had one
+    judge/                    the run's calibrated judge (zoo.evaluation.judge), when it had one
 
 The two weights files store float16 (half the bytes); they load into the float32 model
 that every figure on the card was measured on.
@@ -26,8 +26,9 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from zoo.contract import file_hashes, sha256
 from zoo.errors import ZooError, first_line
-from zoo.files import file_hashes, read_json_object, sha256, staged_folder, write_json
+from zoo.files import read_json_object, staged_folder, write_json
 
 CARD = "preset.json"
 FORMAT = "gan-zoo-preset/1"
@@ -84,8 +85,8 @@ class Trained:
         """The trained GAN (a `zoo.AdversarialModel`), loaded with safe_mode."""
         import keras
 
-        import zoo.variants  # noqa: F401  (registers the variants for deserialization)
-        from zoo.adversarial import AdversarialModel
+        import zoo.models.variants  # noqa: F401  (registers the variants for deserialization)
+        from zoo.models.adversarial import AdversarialModel
 
         if self.kind == "run":
             path = self.path / "final.keras"
@@ -129,12 +130,11 @@ class Trained:
                     network.load_weights(path)
                 except Exception as e:  # a mismatched network, or a damaged file
                     raise ZooError(f"cannot load {path} into this model's {name}: {first_line(e)}") from e
-        if getattr(model, "ema_decay", 0.0):
-            model.generator_ema.set_weights(model.generator.get_weights())
+        model.weights_loaded()  # G's EMA, where the model keeps one, starts from these weights
 
     def judge(self):
-        """The calibrated judge (`zoo.judge.Judge`) that came with it, or None."""
-        from zoo.judge import Judge
+        """The calibrated judge (`zoo.evaluation.judge.Judge`) that came with it, or None."""
+        from zoo.evaluation.judge import Judge
 
         return Judge.load(self.judge_dir) if self.judge_dir.is_dir() else None
 

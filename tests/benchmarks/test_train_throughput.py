@@ -6,7 +6,7 @@ from pathlib import Path
 import keras
 
 import zoo
-from zoo.networks.dcgan import dcgan_discriminator
+from zoo.models.networks.dcgan import dcgan_discriminator
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
 import train_throughput

@@ -112,7 +112,7 @@ def test_replace_swaps_the_folder_atomically(trained, tmp_path):
 
 
 def test_the_judge_exports_with_its_calibration_folded_in(trained, tmp_path):
-    from zoo.judge import Judge
+    from zoo.evaluation.judge import Judge
 
     judge = Judge.from_discriminator(trained)
     judge.temperature, judge.threshold = 2.0, 0.3
@@ -131,12 +131,12 @@ def test_published_artifacts_get_ordinary_permissions(exported, tmp_path):
     # file created under the umask, or other users and servers cannot load it.
     import os
 
-    from zoo import images
+    from zoo import contract
 
     umask = os.umask(0)
     os.umask(umask)
     _, out, _ = exported
     assert out.stat().st_mode & 0o777 == 0o777 & ~umask
     assert (out / "generator.onnx").stat().st_mode & 0o777 == 0o666 & ~umask
-    png = images.save_png(tmp_path / "grid.png", np.zeros((4, 4, 1), np.uint8))
+    png = contract.save_png(tmp_path / "grid.png", np.zeros((4, 4, 1), np.uint8))
     assert png.stat().st_mode & 0o777 == 0o666 & ~umask

@@ -13,7 +13,7 @@ from PIL import Image
 from export import artifacts, manifest
 from export import sample as sampler
 from tests import helpers
-from zoo import images
+from zoo import contract
 
 ROOT = Path(__file__).resolve().parents[2]
 VARIANTS = ("dcgan", "cgan", "infogan")
@@ -82,7 +82,7 @@ def test_png_grid_has_one_column_per_class(exports, tmp_path):
     command = [sys.executable, "-m", "export.sample", str(out), "--n", "8", "--seed", "5"]
     result = subprocess.run([*command, "--out", str(grid)], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    picture = images.grid(sampler.sample(out, 8, seed=5), cols=helpers.NUM_CLASSES)
+    picture = contract.grid(sampler.sample(out, 8, seed=5), cols=helpers.NUM_CLASSES)
     assert picture.shape == (2 * 30 + 2, 4 * 30 + 2, 1)
     want = picture[..., 0].repeat(2, axis=0).repeat(2, axis=1)
     np.testing.assert_array_equal(np.asarray(Image.open(grid)), want)
@@ -127,7 +127,7 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
         out = _tampered(out, tmp_path)
         (out / "generator.onnx").write_bytes(b"not an onnx model")
         written = json.loads((out / "manifest.json").read_text())
-        written["files"]["generator.onnx"] = manifest.sha256(out / "generator.onnx")
+        written["files"]["generator.onnx"] = contract.sha256(out / "generator.onnx")
         (out / "manifest.json").write_text(json.dumps(written))
     elif case == "no manifest":
         out = tmp_path / "empty"
@@ -143,29 +143,41 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
 
 
 SAMPLER = ROOT / "export" / "sample.py"
+CONTRACT = ROOT / "zoo" / "contract.py"
 ALLOWED = {"numpy", "onnxruntime", "PIL"}
 
 
-def test_sample_py_imports_only_the_standard_library_numpy_onnxruntime_and_pil():
+def _top_level_imports(path: Path) -> set[str]:
     import ast
 
-    tree = ast.parse(SAMPLER.read_text())
+    tree = ast.parse(path.read_text())
     imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
                 for alias in node.names}  # fmt: skip
     imported |= {node.module.split(".")[0] for node in ast.walk(tree)
                  if isinstance(node, ast.ImportFrom) and node.level == 0}  # fmt: skip
     assert not any(isinstance(n, ast.ImportFrom) and n.level for n in ast.walk(tree)), "a relative import"
-    outside = imported - set(sys.stdlib_module_names) - ALLOWED
+    return imported
+
+
+def test_sample_py_imports_only_the_standard_library_numpy_onnxruntime_pil_and_the_contract():
+    imported = _top_level_imports(SAMPLER)
+    outside = imported - set(sys.stdlib_module_names) - ALLOWED - {"contract", "zoo"}
     assert not outside, f"sample.py imports {sorted(outside)}"
-    assert {"numpy", "onnxruntime", "PIL"} <= imported  # the check sees what it should
+    assert {"numpy", "onnxruntime", "contract", "zoo"} <= imported  # the check sees what it should
+    assert "from zoo import contract" in SAMPLER.read_text() and "import zoo." not in SAMPLER.read_text()
+
+
+def test_the_contract_imports_only_the_standard_library_numpy_and_pil():
+    imported = _top_level_imports(CONTRACT)
+    assert imported - set(sys.stdlib_module_names) == {"numpy", "PIL"}
 
 
 @pytest.fixture(scope="module")
 def judged(tmp_path_factory):
     """variant -> (model, judge, export folder) for a dcgan judged with a classifier's classes
     and a cgan judged with its labels."""
-    from zoo.judge import Judge
-    from zoo.metrics.features import classifier_network
+    from zoo.evaluation.features import classifier_network
+    from zoo.evaluation.judge import Judge
 
     folders = {}
     for variant in ("dcgan", "cgan"):
@@ -198,8 +210,13 @@ def test_the_folder_carries_its_sampler_listed_in_the_manifest(judged):
     _, _, out = judged["dcgan"]
     listed = manifest.read(out)
     assert (out / "sample.py").read_bytes() == SAMPLER.read_bytes()  # one source
-    assert listed["files"]["sample.py"] == manifest.sha256(out / "sample.py")
-    assert listed["files"]["requirements.txt"] == manifest.sha256(out / "requirements.txt")
+    assert (out / "contract.py").read_bytes() == CONTRACT.read_bytes()
+    assert listed["files"]["contract.py"] == contract.sha256(out / "contract.py")
+    assert listed["sampler"] == {
+        "program": "sample.py", "contract": "contract.py", "requirements": "requirements.txt"
+    }
+    assert listed["files"]["sample.py"] == contract.sha256(out / "sample.py")
+    assert listed["files"]["requirements.txt"] == contract.sha256(out / "requirements.txt")
     assert {"classifier.onnx", "judge.onnx"} <= listed["files"].keys()
     pins = [line for line in (out / "requirements.txt").read_text().splitlines() if not line.startswith("#")]
     assert pins == [f"{name}=={version(name)}" for name in ("numpy", "onnxruntime", "pillow")]
@@ -250,7 +267,7 @@ def test_sample_py_runs_alone_in_a_fresh_environment(judged, tmp_path):
 
 
 def _png(samples):
-    picture = images.grid(samples)
+    picture = contract.grid(samples)
     return picture[..., 0].repeat(2, axis=0).repeat(2, axis=1)
 
 

@@ -19,7 +19,7 @@ from export import sample as sampler
 from export import web as web_page
 from recipes import cli
 from tests import helpers
-from zoo import images
+from zoo import contract
 from zoo.errors import ZooError
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -118,8 +118,8 @@ def browsed(request, tmp_path_factory):
 def _judge(model, variant: str):
     """The run's judge: cgan's a critic classing samples by label, infogan's its discriminator
     classing them with the shipped classifier; the class-share rule rejects 30% per class."""
-    from zoo.judge import Judge
-    from zoo.metrics.features import DomainClassifier
+    from zoo.evaluation.features import DomainClassifier
+    from zoo.evaluation.judge import Judge
 
     real = helpers.structured_images(200, seed=8)
     inputs = model.sample_inputs(200, 9)
@@ -143,7 +143,7 @@ def _python_verdicts(out: Path, written: dict, inputs: dict) -> tuple[np.ndarray
     logits = exported.judge_logits(images)
     classes = exported.classes(images, {k: np.asarray(v) for k, v in inputs.items()})
     card = written["judge_calibration"]
-    return exported.p_real(images), logits, sampler.accepted(logits, classes, card)
+    return exported.p_real(images), logits, contract.accepted(logits, classes, card)
 
 
 def _frame_colours(snapshot: dict, cols: int) -> list[tuple]:
@@ -158,7 +158,7 @@ ACCEPTED, REJECTED = (0, 200, 80), (220, 40, 40)
 
 def _grid(out: Path, written: dict, snapshot: dict) -> np.ndarray:
     """The grid canvas the page should show for its inputs, as zoo.images draws grids."""
-    return images.grid(_generator(out, snapshot["inputs"]), cols=_cols(written))
+    return contract.grid(_generator(out, snapshot["inputs"]), cols=_cols(written))
 
 
 def _cols(written: dict) -> int:
@@ -234,9 +234,9 @@ def test_the_manifest_covers_the_page(browsed):
     out, written, _, _ = browsed
     assert set(written["files"]) >= PAGE_FILES
     for name in web_page.PAGE:
-        assert written["files"][f"web/{name}"] == manifest.sha256(web_page.HERE / name)
+        assert written["files"][f"web/{name}"] == contract.sha256(web_page.HERE / name)
     for name in web_page.RUNTIME:
-        assert written["files"][f"web/{name}"] == manifest.sha256(web_page.DIST / name)
+        assert written["files"][f"web/{name}"] == contract.sha256(web_page.DIST / name)
     assert sorted(p.name for p in (out / "web").iterdir()) == sorted(n.split("/")[1] for n in PAGE_FILES)
 
 
@@ -260,7 +260,7 @@ def test_the_page_shows_the_judges_verdicts_as_python_computes_them(browsed):
         got = np.array([v["accepted"] for v in verdicts])
         thresholds = np.array(written["judge_calibration"]["rules"]["class-share"]["thresholds"])
         classes = np.array([v["cls"] for v in verdicts])
-        near = np.abs(logits - np.array([sampler.logit_of(t) for t in thresholds[classes]])) < 1e-4
+        near = np.abs(logits - np.array([contract.logit_of(t) for t in thresholds[classes]])) < 1e-4
         np.testing.assert_array_equal(got[~near], accepted[~near])
         assert got.any() and not got.all()  # the grid shows both verdicts
         assert _frame_colours(shown, _cols(written)) == [ACCEPTED if a else REJECTED for a in got]

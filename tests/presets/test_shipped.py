@@ -6,11 +6,11 @@ import pytest
 
 import recipes
 from export import artifacts
-from recipes.presets import CHECK_PER_CODE, CHECK_SAMPLES, CHECK_SEED
-from recipes.training import _RESUMABLE_CHANGES, build_model
+from recipes.shipping import CHECK_PER_CODE, CHECK_SAMPLES, CHECK_SEED
+from recipes.trainer import _RESUMABLE_CHANGES, build_model
 from zoo import data, presets
-from zoo.metrics.evaluate import Evaluator, evaluate
-from zoo.metrics.features import DomainClassifier
+from zoo.evaluation.evaluate import Evaluator, evaluate
+from zoo.evaluation.features import DomainClassifier
 
 SHIPPED = presets.shipped()
 DATASETS = ("fashion_mnist", "noto_emoji")

@@ -19,9 +19,9 @@ os.environ["TF_CONFIG"] = json.dumps(
     {"cluster": {"worker": [f"localhost:{p}" for p in ports]}, "task": {"type": "worker", "index": index}}
 )
 
-from recipes import cli, training  # noqa: E402
+from recipes import cli, trainer  # noqa: E402
 
-save_keras = training.save_keras
+save_keras = trainer.save_keras
 
 
 def save_and_copy(model, path):
@@ -30,5 +30,5 @@ def save_and_copy(model, path):
     return saved
 
 
-training.save_keras = save_and_copy
+trainer.save_keras = save_and_copy
 sys.exit(cli.main(["train", *arguments, "--strategy", "multi-worker"]))

@@ -10,7 +10,7 @@ from PIL import Image
 from recipes import scale
 from recipes.cli import main
 from zoo import presets
-from zoo.files import sha256
+from zoo.contract import sha256
 
 
 def run_cli(*args, env=None):

@@ -8,8 +8,9 @@ import tensorflow as tf
 
 from recipes.cli import main
 from tests import helpers
-from zoo import callbacks, data
+from zoo import data
 from zoo.presets import locate
+from zoo.training import callbacks
 
 
 class WeightsPerStep(keras.callbacks.Callback):

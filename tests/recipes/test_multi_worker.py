@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import recipes
-import zoo.variants  # noqa: F401  (registers the variants for load_model)
+import zoo.models.variants  # noqa: F401  (registers the variants for load_model)
 
 HELPER = Path(__file__).with_name("multi_worker_train.py")
 ROOT = Path(__file__).resolve().parents[2]
@@ -129,9 +129,9 @@ def test_two_workers_train_as_one_device_and_only_the_chief_writes(recipe, tmp_p
 
     chief, other = weights_of(weights[0]), weights_of(weights[1])
     single = weights_of(tmp_path / "one" / "final.keras")
-    start = [np.asarray(w) for w in recipes.training.build_model(
+    start = [np.asarray(w) for w in recipes.trainer.build_model(
         recipes.Recipe.from_dict(json.loads((runs[0] / "config.json").read_text())),
-        recipes.training.data.spec("fashion_mnist")).weights]  # fmt: skip
+        recipes.trainer.data.spec("fashion_mnist")).weights]  # fmt: skip
     assert largest_difference(chief, other) == 0.0  # synchronous: one update applied on both
     moved = largest_difference(single, start)
     assert moved > 1e-3  # the steps did something

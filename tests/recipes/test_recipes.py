@@ -4,7 +4,7 @@ import pytest
 
 import recipes
 import zoo
-from recipes.training import _write_or_check_config, build_model
+from recipes.trainer import _write_or_check_config, build_model
 from zoo import data
 from zoo.errors import ZooError
 

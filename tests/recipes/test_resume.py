@@ -16,11 +16,12 @@ import pytest
 
 import recipes
 from recipes.cli import main
-from recipes.training import build_model
+from recipes.trainer import build_model
 from tests import helpers
-from zoo import callbacks, data
+from zoo import data
 from zoo.errors import ZooError
 from zoo.presets import locate
+from zoo.training import callbacks
 
 EPOCHS, STEPS = 4, 15
 

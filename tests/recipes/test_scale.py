@@ -81,7 +81,7 @@ def test_float32_copy_reaches_networks_nested_in_a_network():
     # float32, or onnxruntime refuses the graph (its Conv has no bfloat16 kernel).
     with scale.Precision("mixed_bfloat16"):
         d = helpers.tiny("dcgan").discriminator
-    inner = keras.Model(d.input, d.outputs[0], name="scorer")  # as zoo.judge wraps D, in float32
+    inner = keras.Model(d.input, d.outputs[0], name="scorer")  # as zoo.evaluation.judge wraps D, in float32
     image = keras.Input(inner.inputs[0].shape[1:], name="image")
     outer = keras.Model(image, keras.layers.Activation("sigmoid", dtype="float32")(inner(image)))
     assert outer.layers[1].dtype_policy.name == "float32"  # the nested network's own policy hides its layers'

@@ -1,0 +1,78 @@
+"""A trained run becomes a preset: its networks in float16, its recipe, and a card that says
+how it was trained and what `ganzoo eval` measures on the weights that ship."""
+
+from pathlib import Path
+
+from zoo import presets
+from zoo.files import read_json_object
+
+# A small evaluation stored on every card beside the full one: the tests repeat it to check
+# that a preset still reproduces its figures (same weights and seeds, same numbers).
+CHECK_SAMPLES, CHECK_SEED, CHECK_PER_CODE = 500, 1, 100
+
+_TRAINING = ("generator_steps", "discriminator_steps", "wall_seconds", "train_images_per_second",
+             "stopped_by", "precision", "replicas", "deterministic", "from_preset")  # fmt: skip
+
+
+def save_run_as_preset(
+    run: presets.Trained,
+    out_dir: str | Path,
+    n: int = 10_000,
+    command: str | None = None,
+    replace: bool = False,
+) -> presets.Trained:
+    """Writes the run's GAN and judge to `out_dir` as a preset whose card holds the run's
+    training figures and `ganzoo eval` on `n` samples (seed 0) of the float16 weights."""
+    from zoo.evaluation.evaluate import Evaluator, evaluate
+    from zoo.evaluation.features import extractor_for
+
+    summary = read_json_object(run.path / "summary.json", "the run did not finish; train it again")
+    name = run.config["name"]
+    card = {
+        "recipe": name,
+        "variant": run.config["variant"],
+        "dataset": run.dataset,
+        "command": command or f"ganzoo train {name} --run-dir {run.path}",
+        "eval_command": f"ganzoo eval {Path(out_dir).name} --n {n}",
+        "commit": summary.get("commit"),
+        "dirty": summary.get("dirty"),
+        "machine": summary.get("machine"),
+        "training": {key: summary.get(key) for key in _TRAINING},
+        "weights_dtype": "float16",
+    }
+
+    def measure(preset: presets.Trained) -> dict:
+        model = preset.model()
+        source = preset.source
+        extractor = extractor_for(source.name, image_shape=source.spec.image_shape)
+        evaluator = Evaluator(source, extractor, prior=extractor.info.get("class_prior"))
+        return {
+            "eval": evaluate(model, evaluator, n, seed=0),
+            "check": evaluate(
+                model, evaluator, CHECK_SAMPLES, CHECK_SEED, consistency_per_code=CHECK_PER_CODE
+            ),
+        }
+
+    return presets.save_preset(run.model(), out_dir, run.config, run.judge_dir, card, measure, replace)
+
+
+def refit_judge(preset: presets.Trained, source: str | None = None, target_precision: float = 0.9,
+                rule: str | None = None):  # fmt: skip
+    """Fits a preset's judge again (e.g. after the judge gained rules) and rewrites its card's
+    sha256 of the judge's files; returns the judge. The new judge is written beside the old
+    and swapped in only when complete."""
+    from recipes.trainer import fit_judge
+    from zoo.contract import file_hashes
+    from zoo.files import staged_folder, write_json
+
+    old = preset.judge()
+    source = source or (old.info.get("source") if old else "discriminator")
+    with staged_folder(preset.judge_dir, replace=True) as staging:
+        judge = fit_judge(preset.model(), preset.source, preset.path, source,
+                          target_precision, rule, folder=staging)  # fmt: skip
+    card = dict(preset.card)
+    files = {k: v for k, v in card["files"].items() if not k.startswith("judge/")}
+    files.update({f"judge/{k}": v for k, v in file_hashes(preset.judge_dir).items()})
+    card["files"] = dict(sorted(files.items()))
+    write_json(preset.path / presets.CARD, card)
+    return judge

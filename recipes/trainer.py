@@ -1,0 +1,461 @@
+"""Runs a recipe: data, model, `fit` with the standard callbacks, then the run's artifacts.
+
+A run directory holds:
+    config.json      the recipe (a rerun with another recipe is refused)
+    logs/            TensorBoard: scalars every step, a sample grid every `grid_every` epochs
+    backup/          crash-safe BackupAndRestore: a rerun with the same directory resumes from here
+    samples/         the grids as PNG
+    final.keras      the trained GAN (G, D, optimizers)
+    samples.png      a grid from the final generator
+    summary.json     steps, wall time, images/s, why it stopped (epochs, time_budget or health)
+    export/          SavedModel + ONNX + manifest.json (see export/)
+"""
+
+import os
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+import zoo
+import zoo.models.variants  # registers the variants for load_model
+from recipes import scale
+from recipes.recipe import ClassifierRecipe, Recipe
+from zoo import contract, data, multi_worker, presets
+from zoo.errors import ZooError
+from zoo.evaluation.evaluate import Evaluator
+from zoo.files import read_json_object, save_keras, write_json
+from zoo.models import registry, tricks
+from zoo.training import callbacks
+
+# Fields a rerun may change without making it a different run.
+_RESUMABLE_CHANGES = {"epochs", "steps_per_epoch", "grid_every", "description"}
+
+
+# Recipe fields passed to the model when set (None: the variant's default): the game's own
+# and every trick's settings.
+_MODEL_FIELDS = ("d_steps", "loss", "seed", *(s.name for s in tricks.settings()))
+
+
+def build_model(
+    recipe: Recipe, spec: data.DatasetSpec, jit_compile: bool | None = None, loss_scale: bool = False
+) -> zoo.AdversarialModel:
+    """The recipe's GAN for a dataset, compiled with its optimizers.
+
+    Build it inside a strategy's scope to place its variables there; `loss_scale` wraps
+    the optimizers for float16 training.
+    """
+    variant = registry.variant_class(recipe.variant)
+    kwargs = {f: getattr(recipe, f) for f in _MODEL_FIELDS if getattr(recipe, f) is not None}
+    kwargs.update(latent_dim=recipe.latent_dim, g_width=recipe.g_width, d_width=recipe.d_width)
+    if recipe.variant == "gan":
+        kwargs["d_dropout"] = recipe.d_dropout
+    if variant.conditional:
+        if not spec.num_classes:
+            raise ZooError(f"{recipe.variant} needs class labels; {recipe.dataset} has none")
+        kwargs["num_classes"] = spec.num_classes
+    try:
+        model = zoo.build(recipe.variant, image_shape=spec.image_shape, **kwargs)
+    except ValueError as e:
+        raise ZooError(f"recipe {recipe.name}: {e}") from e
+    d_optimizer, g_optimizer = _optimizer(recipe, recipe.d_lr), _optimizer(recipe, recipe.g_lr)
+    if loss_scale:
+        d_optimizer = keras.optimizers.LossScaleOptimizer(d_optimizer)
+        g_optimizer = keras.optimizers.LossScaleOptimizer(g_optimizer)
+    jit = recipe.jit_compile if jit_compile is None else jit_compile
+    model.compile(d_optimizer=d_optimizer, g_optimizer=g_optimizer, jit_compile=bool(jit))
+    return model
+
+
+def _optimizer(recipe: Recipe, learning_rate: float) -> keras.optimizers.Optimizer:
+    if recipe.optimizer == "sgd":
+        return keras.optimizers.SGD(learning_rate, momentum=recipe.momentum)
+    if recipe.optimizer == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate)
+    return keras.optimizers.Adam(learning_rate, beta_1=recipe.beta_1, beta_2=recipe.beta_2)
+
+
+class _ResumingTensorBoard(keras.callbacks.TensorBoard):
+    """Keras' TensorBoard callback, with step-level scalars numbered by G's optimizer step,
+    so a resumed run continues its curves instead of drawing over them."""
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self._global_train_batch = int(self.model.g_optimizer.iterations.numpy())
+
+
+def run(recipe: Recipe | ClassifierRecipe, run_dir: str | os.PathLike, **kwargs) -> dict:
+    """Trains a GAN recipe (`train`) or a classifier recipe (`train_classifier`) into `run_dir`."""
+    if isinstance(recipe, ClassifierRecipe):
+        return train_classifier(recipe, run_dir, verbose=kwargs.get("verbose", "auto"))
+    return train(recipe, run_dir, **kwargs)
+
+
+def train(
+    recipe: Recipe,
+    run_dir: str | os.PathLike,
+    *,
+    time_budget: float | None = None,
+    export: bool = True,
+    verbose: str | int = "auto",
+    strategy: str = "auto",
+    mixed_precision: bool | None = None,
+    deterministic: bool = False,
+    init_from: "presets.Trained | None" = None,
+) -> dict:
+    """Trains `recipe` into `run_dir` (resuming if it was interrupted); returns the summary.
+
+    `strategy` is a name in `recipes.scale.STRATEGIES`; `mixed_precision` computes in
+    bfloat16 (CPU, TPU) or float16 (GPU) with float32 weights, logits and losses (None:
+    `recipes.scale.default_mixed_precision`, on for CPUs with bfloat16 arithmetic). The
+    recipe's `jit_compile` (None: by device type) chooses XLA. `deterministic` turns on
+    TensorFlow's op determinism for the rest of the process (it cannot be turned off), so
+    the same recipe and seed give bit-identical weights on one machine, a little slower.
+    `init_from` (a preset or run, `zoo.presets.locate`) starts G and D from its trained
+    weights, to fine-tune it; the optimizers start fresh.
+    """
+    run_dir = Path(run_dir)
+    # First: a multi-worker strategy must exist before TensorFlow runs anything.
+    distribution = scale.make_strategy(strategy)
+    chief = multi_worker.is_chief(distribution)
+    device = scale.device_type(distribution)
+    if mixed_precision is None:
+        mixed_precision = scale.default_mixed_precision(device)
+    policy = scale.mixed_precision_policy(device) if mixed_precision else "float32"
+    jit = recipe.jit_compile if recipe.jit_compile is not None else scale.default_jit(device)
+    _check_distribution(recipe, distribution, device, jit)
+    if init_from is not None:  # before anything is written
+        _check_fine_tune(recipe, init_from)
+    _write_or_check_config(recipe, run_dir, write=False)  # another recipe's run: refused first
+    source = data.source_of(recipe).prepare()  # bad data is refused before anything is written
+    if registry.variant_class(recipe.variant).conditional:
+        source.require_labels(recipe.variant)
+    _write_or_check_config(recipe, run_dir, write=chief)
+    keras.utils.set_random_seed(recipe.seed)
+    if deterministic:
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+
+    origin = provenance()  # the code as training starts, not as it ends
+    out = multi_worker.scratch_dir(distribution, run_dir)  # run_dir, except on the other workers
+    try:
+        with scale.Precision(policy):
+            summary = _train(recipe, run_dir, out, source, distribution, policy, jit, time_budget, verbose,
+                             init_from)  # fmt: skip
+    finally:
+        multi_worker.discard(distribution, out, run_dir)
+    summary["deterministic"] = deterministic
+    summary["from_preset"] = None if init_from is None else str(init_from.path)
+    summary.update(origin)
+    if chief:
+        write_json(run_dir / "summary.json", summary)
+        if export:
+            from export.artifacts import export_trained
+
+            with scale.Precision(policy):
+                export_trained(run_dir, replace=True)
+    return summary
+
+
+def _check_distribution(recipe: Recipe, distribution, device: str, jit: bool) -> None:
+    """Refuses what cannot run on `distribution`, before anything is written."""
+    replicas = distribution.num_replicas_in_sync
+    if recipe.batch_size % replicas:
+        raise ZooError(
+            f"batch_size {recipe.batch_size} does not split over {replicas} replicas; "
+            f"use a multiple of {replicas}"
+        )
+    if jit and device == "cpu" and multi_worker.in_use(distribution):
+        # TensorFlow: "Collectives are not yet implemented for CPU devices when compiling with XLA".
+        raise ZooError("XLA cannot compile the cross-worker collectives on CPU; train without --jit")
+
+
+def _train(recipe, run_dir, out, source, distribution, policy, jit, time_budget, verbose, init_from) -> dict:
+    """The body of `train`, under the chosen precision policy; writes into `out`, which is
+    `run_dir` except on workers other than the chief (a scratch directory they discard)."""
+    chief = out == run_dir
+    spec = source.spec
+    with distribution.scope():
+        model = build_model(recipe, spec, jit_compile=jit, loss_scale=policy == "mixed_float16")
+        if init_from is not None:  # a resumed run's backup, restored when fit starts, wins
+            init_from.load_weights_into(model)
+    images_per_step = recipe.batch_size * model.d_steps  # one minibatch per D update
+    dataset = data.load(
+        source,
+        "train",
+        images_per_step,
+        repeat=recipe.steps_per_epoch is not None,
+        seed=recipe.seed,
+    )
+
+    budget = callbacks.TimeBudget(time_budget) if time_budget else None
+    throughput = callbacks.Throughput(images_per_step)
+    extractor = _extractor(source)
+    health = callbacks.HealthMonitor(
+        out / "logs",
+        extractor=extractor,
+        min_classes=spec.num_classes // 2 if extractor is not None and spec.num_classes else None,
+    )
+    fit_callbacks = [
+        # The monitor comes first: on NaN it restores good weights before anything saves them.
+        health,
+        backup := callbacks.BackupAndRestore(run_dir / "backup", write_dir=out / "backup"),
+        _ResumingTensorBoard(str(out / "logs"), update_freq=1, write_graph=False),
+        callbacks.ImageGrid(out / "logs", out / "samples", every=recipe.grid_every),
+        throughput,
+        *([budget] if budget else []),
+    ]
+    if recipe.eval_every and extractor is not None:
+        evaluator = Evaluator(source, extractor, prior=extractor.info.get("class_prior"))
+        fit_callbacks.append(
+            callbacks.QualityEval(evaluator, out / "logs", recipe.eval_every, recipe.eval_samples)
+        )
+    start = time.monotonic()
+    model.fit(
+        dataset,
+        epochs=recipe.epochs,
+        steps_per_epoch=recipe.steps_per_epoch,
+        callbacks=fit_callbacks,
+        verbose=verbose,
+    )
+    wall = time.monotonic() - start
+
+    save_keras(model, out / "final.keras")
+    grid = contract.grid(model.generate(64, seed=recipe.seed), cols=model.grid_columns)
+    contract.save_png(out / "samples.png", grid, 2)
+    summary = {
+        "recipe": recipe.name,
+        "generator_steps": int(model.g_optimizer.iterations.numpy()),
+        "discriminator_steps": int(model.d_optimizer.iterations.numpy()),
+        "wall_seconds": round(wall, 2),
+        "train_images_per_second": (
+            round(throughput.images_per_second, 1) if throughput.images_per_second else None
+        ),
+        "stopped_by": (
+            "health" if health.stopped else "time_budget" if budget and budget.stopped_at_step else "epochs"
+        ),
+        "replicas": distribution.num_replicas_in_sync,
+        "workers": multi_worker.worker_count(distribution),
+        "worker": multi_worker.worker_name(distribution) or None,
+        "chief": chief,  # the worker that wrote the run directory
+        "precision": policy,
+        "jit_compile": bool(jit),
+        "resumed_from": backup.resumed,
+    }
+    if health.stopped:
+        summary["health_step"], summary["health_message"] = health.stopped
+    if recipe.judge != "none" and chief:  # the judge is the run's, not a step of training
+        summary["judge"] = fit_judge(model, source, run_dir, source=recipe.judge).info
+    return summary
+
+
+def _check_fine_tune(recipe: Recipe, source: "presets.Trained") -> None:
+    """Refuses a preset whose networks cannot be the recipe's (another variant or dataset)."""
+    for key in ("variant", "dataset"):
+        if source.config.get(key) != getattr(recipe, key):
+            raise ZooError(
+                f"{source.name} was trained as {key} {source.config.get(key)!r}; "
+                f"recipe {recipe.name} has {key} {getattr(recipe, key)!r}"
+            )
+
+
+def provenance() -> dict:
+    """What trained a run: the project's commit (and whether files had changed) and the machine."""
+    import platform
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    commit = dirty = None
+    try:
+
+        def git(*args: str) -> str:
+            return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,
+                                  check=True).stdout.strip()  # fmt: skip
+
+        commit, dirty = git("rev-parse", "HEAD"), bool(git("status", "--porcelain", "--untracked-files=no"))
+    except (OSError, subprocess.CalledProcessError):  # not a git checkout (an installed package)
+        pass
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    machine = {"cpu": cpu, "cores": os.cpu_count(), "cores_used": len(os.sched_getaffinity(0)),
+               "system": platform.system()}  # fmt: skip
+    return {"commit": commit, "dirty": dirty, "machine": machine}
+
+
+def _extractor(source: data.Source):
+    """The shipped classifier for the source's images, or None where none is shipped."""
+    from zoo.evaluation.features import shipped_classifier
+
+    return shipped_classifier(source.name, source.spec.image_shape)
+
+
+def fit_judge(
+    model: zoo.AdversarialModel,
+    dataset: "str | data.Source",
+    run_dir: str | os.PathLike,
+    source: str = "discriminator",
+    target_precision: float = 0.9,
+    rule: str | None = None,
+    folder: str | os.PathLike | None = None,
+):
+    """Builds, calibrates and saves the run's judge (run_dir/judge/, or `folder`) on held-out
+    real images.
+
+    The test split's half A is the metrics' reference; the judge uses half B: the critic
+    trains on its first half, calibration uses the rest against fresh samples. Each image's
+    class, for the class rules, is its label for a conditional GAN (the true label of a real
+    image) and otherwise what the dataset's shipped classifier predicts (for real and
+    generated images alike, so both are classed the same way).
+    """
+    from zoo.evaluation.evaluate import real_test_images
+    from zoo.evaluation.judge import Judge
+
+    dataset = dataset if isinstance(dataset, data.Source) else data.source(dataset)
+    real, labels = real_test_images(dataset, labels=True)
+    held_out, held_out_labels = real[len(real) // 2 :], labels[len(real) // 2 :]
+    if source == "discriminator" and [t.name for t in model.discriminator.inputs] != ["image"]:
+        source = "critic"  # a D that needs labels cannot judge images alone
+    if source == "critic":
+        judge = Judge.train_critic(model, held_out[: len(held_out) // 2])
+        calibration, calibration_labels = (
+            held_out[len(held_out) // 2 :],
+            held_out_labels[len(held_out) // 2 :],
+        )
+    else:
+        judge = Judge.from_discriminator(model)
+        calibration, calibration_labels = held_out, held_out_labels
+    inputs = model.sample_inputs(len(calibration), seed=777)
+    fake = model.generate(len(calibration), inputs=inputs)
+    if model.num_classes:
+        classes_from, real_classes, fake_classes = "label", calibration_labels, inputs["label"]
+        num_classes = model.num_classes
+    elif (classifier := _extractor(dataset)) is not None:
+        judge.classifier, judge.info["classes_from"] = classifier.network, "classifier"
+        classes_from, num_classes = "classifier", int(classifier.info.get("num_classes", 10))
+        real_classes, fake_classes = judge.classes(calibration), judge.classes(fake)
+    else:
+        classes_from = real_classes = fake_classes = num_classes = None
+    judge.info["dataset"] = dataset.name
+    judge.calibrate(calibration, fake, target_precision, real_classes, fake_classes, num_classes,
+                    classes_from, rule)  # fmt: skip
+    judge.save(Path(folder) if folder is not None else Path(run_dir) / "judge")
+    return judge
+
+
+def _write_or_check_config(recipe: Recipe, run_dir: Path, write: bool = True) -> None:
+    """Refuses a run directory of another recipe; writes the recipe there when `write`."""
+    path = run_dir / "config.json"
+    config = recipe.to_dict()
+    if path.exists():
+        previous = type(recipe).from_dict(read_config(run_dir)).to_dict()  # fields added since: defaults
+        changed = sorted(
+            k
+            for k in set(config) | set(previous)
+            if k not in _RESUMABLE_CHANGES and config.get(k) != previous.get(k)
+        )
+        if changed:
+            raise ZooError(
+                f"{run_dir} holds a run of another recipe (differs in {', '.join(changed)}); "
+                "choose another --run-dir"
+            )
+    if write:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_json(path, config)
+
+
+def read_config(run_dir: str | os.PathLike) -> dict:
+    """A run's config.json, checked to be a recipe this version knows (no unknown keys)."""
+    path = Path(run_dir) / "config.json"
+    if not path.is_file():
+        raise ZooError(f"{run_dir} has no config.json; is it a run directory?")
+    config = read_json_object(path, "restore it or train a new run", "recipe (a JSON object)")
+    return check_config(config, path)
+
+
+def check_config(config: dict, path: Path) -> dict:
+    """`config` (read from `path`), checked to be a recipe this version knows."""
+    kind = Recipe if "variant" in config else ClassifierRecipe
+    try:
+        kind.from_dict(config)
+    except ZooError as e:
+        raise ZooError(f"{path}: {e}; restore it or train a new run") from e
+    except TypeError as e:  # a missing or mistyped field
+        raise ZooError(f"{path} is not a complete recipe ({e}); restore it or train a new run") from e
+    return config
+
+
+def train_classifier(recipe, run_dir: str | os.PathLike, verbose: str | int = "auto") -> dict:
+    """Trains the domain classifier the quality metrics use; returns its test accuracy.
+
+    Writes `classifier.weights.h5` and `classifier.json` (accuracy, class prior, the
+    command) into `run_dir`; the files the package ships under zoo/evaluation/weights/
+    are copies of these.
+    """
+    import tensorflow as tf
+
+    from zoo.evaluation.features import classifier_network
+
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_json(run_dir / "config.json", recipe.to_dict())
+    keras.utils.set_random_seed(recipe.seed)
+    source = data.source(recipe.dataset)
+    spec = source.spec
+    if not spec.num_classes:
+        raise ZooError(f"{recipe.dataset} has no class labels to train a classifier on")
+    if source.reference_split != "train":
+        train_set = data.load(source, "train", recipe.batch_size, seed=recipe.seed)
+        test_set = data.load(source, source.reference_split, 1000, shuffle=False, drop_remainder=False)
+        held_out = source.reference_split
+    else:  # no test split (a folder, an array): every 10th image is held out for the accuracy
+        n, pairs = source.num_examples("train"), source.images("train").enumerate()
+        keep = lambda test: lambda i, _: tf.equal(i % 10 == 0, test)  # noqa: E731
+        unindex = lambda _, pair: pair  # noqa: E731
+        train_set = data.batches(pairs.filter(keep(False)).map(unindex), n - (n + 9) // 10, recipe.batch_size,
+                                 seed=recipe.seed)  # fmt: skip
+        test_set = data.batches(pairs.filter(keep(True)).map(unindex), (n + 9) // 10, 1000, shuffle=False,
+                                drop_remainder=False)  # fmt: skip
+        held_out = "every 10th training image"
+    network = classifier_network(spec.image_shape, spec.num_classes)
+    network.compile(
+        optimizer=keras.optimizers.Adam(recipe.lr),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    network.fit(
+        train_set,
+        epochs=recipe.epochs,
+        validation_data=test_set,
+        callbacks=[keras.callbacks.TensorBoard(str(run_dir / "logs"), write_graph=False)],
+        verbose=verbose,
+    )
+    _, accuracy = network.evaluate(test_set, verbose=0)
+    labels = np.concatenate([y.numpy() for _, y in data.load(source, "train", 10_000, shuffle=False,
+                                                            drop_remainder=False)])  # fmt: skip
+    prior = np.bincount(labels, minlength=spec.num_classes) / len(labels)
+    tmp = run_dir / ".classifier.tmp.weights.h5"
+    bare = classifier_network(spec.image_shape, spec.num_classes)  # uncompiled: no optimizer state saved
+    bare.set_weights(network.get_weights())
+    bare.save_weights(tmp)
+    os.replace(tmp, run_dir / "classifier.weights.h5")
+    info = {
+        "dataset": recipe.dataset,
+        "image_shape": list(spec.image_shape),
+        "num_classes": spec.num_classes,
+        "class_names": list(spec.class_names),
+        "test_accuracy": round(float(accuracy), 4),
+        "accuracy_on": held_out,
+        "class_prior": prior.round(6).tolist(),
+        "epochs": recipe.epochs,
+        "command": f"ganzoo train {recipe.name} --run-dir {run_dir}",
+    }
+    write_json(run_dir / "classifier.json", info)
+    return info

@@ -1,0 +1,27 @@
+"""tf.distribute: one step on two replicas equals one step on one device with the same batch."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.mark.parametrize("variant", ["dcgan", "wgan-gp"])  # batch norm; gradient penalty
+def test_mirrored_step_equals_single_device_step(variant):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "zoo" / "models" / "mirrored_step.py"), variant],
+        capture_output=True, text=True, timeout=600, cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["same_start"] == 0.0
+    assert report["moved"] > 1e-4  # the step did something
+    assert report["weight_diff"] < 1e-5 * max(1.0, report["moved"] * 1e3), report
+    for name, value in report["logs_single"].items():  # metrics reduced over both replicas
+        assert report["logs_mirrored"][name] == pytest.approx(value, rel=1e-4, abs=1e-6), name

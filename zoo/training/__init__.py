@@ -1,0 +1,1 @@
+"""What watches and protects a `fit`: sample grids, the health monitor, backups, the time budget."""

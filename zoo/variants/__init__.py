@@ -1,3 +1,0 @@
-"""One module per GAN variant; importing this package registers them all."""
-
-from zoo.variants import acgan, cgan, dcgan, gan, infogan, lsgan, sngan, wgan, wgan_gp  # noqa: F401
