@@ -22,6 +22,7 @@ from export import web as web_page
 from zoo import contract, presets
 from zoo.errors import ZooError
 from zoo.files import staged_folder
+from zoo.models import saving
 from zoo.models.adversarial import AdversarialModel, feed
 
 # max |onnxruntime - Keras| and |SavedModel - Keras| accepted, for outputs up to 1 in size; an
@@ -63,21 +64,6 @@ def _network_io(model: AdversarialModel, judge=None) -> dict[str, tuple[keras.Mo
     return io
 
 
-def _as_float32(config):
-    """A layer config with every dtype policy (nested ones too) set to float32."""
-    if isinstance(config, dict):
-        return {
-            k: ("float32" if k == "dtype" and _is_policy(v) else _as_float32(v)) for k, v in config.items()
-        }
-    if isinstance(config, list):
-        return [_as_float32(v) for v in config]
-    return config
-
-
-def _is_policy(value) -> bool:
-    return isinstance(value, str) or (isinstance(value, dict) and value.get("class_name") == "DTypePolicy")
-
-
 def float32_copy(network: keras.Model) -> keras.Model:
     """The network computing in float32, same weights: what runtimes without bfloat16 or
     float16 kernels can run. Networks trained in float32 come back unchanged."""
@@ -85,7 +71,7 @@ def float32_copy(network: keras.Model) -> keras.Model:
         return network
 
     def clone(layer):
-        return layer.__class__.from_config(_as_float32(layer.get_config()))
+        return layer.__class__.from_config(saving.as_float32(layer.get_config()))
 
     copy = keras.models.clone_model(network, clone_function=clone)
     copy.set_weights(network.get_weights())

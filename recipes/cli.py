@@ -181,8 +181,10 @@ def _parser() -> argparse.ArgumentParser:
     export.set_defaults(func=_export)
 
     preset = commands.add_parser("preset", help="save a trained run as a preset, with its measured card")
-    preset.add_argument("run", type=Path)
-    preset.add_argument("--out", type=Path, required=True, help="the preset folder, e.g. presets/RECIPE")
+    preset.add_argument("run", type=Path, nargs="?")
+    preset.add_argument("--out", type=Path, help="the preset folder, e.g. presets/RECIPE")
+    preset.add_argument("--upgrade", type=Path, nargs="+", metavar="PRESET",
+                        help="convert presets saved before metadata.json, in place, without retraining")
     preset.add_argument("--n", type=_positive_int, default=10_000, help="samples for the card's figures")
     preset.add_argument("--command", help="the command that trained the run, for the card")
     preset.add_argument("--force", action="store_true", help="replace an existing preset")
@@ -203,7 +205,7 @@ def _list(args) -> int:
 
 def _preset_figures(preset: presets.Trained) -> str:
     """A preset's headline figures for `ganzoo list`, from its card."""
-    report = preset.card.get("eval") or {}
+    report = (preset.card or {}).get("eval") or {}
     samples = report.get("samples") or {}
     if "frechet_distance" not in samples:
         return "  [preset]"
@@ -290,7 +292,9 @@ def _locate(source: str) -> presets.Trained:
     from recipes.trainer import check_config
 
     trained = presets.locate(source)
-    check_config(trained.config, trained.path / "config.json")
+    if trained.config is not None:  # a model saved by hand has none
+        name = "config.json" if trained.kind == "run" else presets.RECIPE
+        check_config(trained.config, trained.path / name)
     return trained
 
 
@@ -374,6 +378,15 @@ def _eval(args) -> int:
 
 
 def _preset(args) -> int:
+    if args.upgrade:
+        if args.run or args.out:
+            raise ZooError("--upgrade converts presets in place; give no run and no --out")
+        for folder in args.upgrade:
+            upgraded = presets.upgrade(folder)
+            print(f"converted {upgraded.path} (every file's sha256 checked first)")
+        return 0
+    if args.run is None or args.out is None:
+        raise ZooError("give the run to save and the preset folder: ganzoo preset RUN --out DIR")
     trained = _locate(args.run)
     if trained.kind != "run":
         raise ZooError(f"{args.run} is already a preset; give a run directory")

@@ -58,21 +58,16 @@ def save_run_as_preset(
 
 def refit_judge(preset: presets.Trained, source: str | None = None, target_precision: float = 0.9,
                 rule: str | None = None):  # fmt: skip
-    """Fits a preset's judge again (e.g. after the judge gained rules) and rewrites its card's
-    sha256 of the judge's files; returns the judge. The new judge is written beside the old
+    """Fits a preset's judge again (e.g. after the judge gained rules) and rewrites the
+    sha256 its metadata lists; returns the judge. The new judge is written beside the old
     and swapped in only when complete."""
     from recipes.trainer import fit_judge
-    from zoo.contract import file_hashes
-    from zoo.files import staged_folder, write_json
+    from zoo.files import staged_folder
 
     old = preset.judge()
     source = source or (old.info.get("source") if old else "discriminator")
     with staged_folder(preset.judge_dir, replace=True) as staging:
         judge = fit_judge(preset.model(), preset.source, preset.path, source,
                           target_precision, rule, folder=staging)  # fmt: skip
-    card = dict(preset.card)
-    files = {k: v for k, v in card["files"].items() if not k.startswith("judge/")}
-    files.update({f"judge/{k}": v for k, v in file_hashes(preset.judge_dir).items()})
-    card["files"] = dict(sorted(files.items()))
-    write_json(preset.path / presets.CARD, card)
+    presets.rehash(preset)  # the judge's files were rewritten on purpose
     return judge

@@ -145,7 +145,7 @@ def test_a_run_becomes_a_preset_that_every_command_takes(tmp_path, fashion_mnist
 
     assert main(["preset", str(run), "--out", str(preset), "--n", "300", "--command", "the test"]) == 0
     assert "saved cgan-tiny" in capsys.readouterr().out
-    card = json.loads((preset / "preset.json").read_text())
+    card = json.loads((preset / "card.json").read_text())
     summary = json.loads((run / "summary.json").read_text())
     assert card["recipe"] == "cgan-fashion-mnist" and card["command"] == "the test"
     assert card["training"]["generator_steps"] == summary["generator_steps"] == 3
@@ -164,13 +164,13 @@ def test_a_run_becomes_a_preset_that_every_command_takes(tmp_path, fashion_mnist
     assert "label_accuracy" in out and "frechet_distance" in out
     assert sorted(p.name for p in preset.rglob("*")) == before  # a preset's figures stay on its card
     assert "is a preset; give the export folder" in one_line_error(capsys, ["export", str(preset)])
-    old_card = json.loads((preset / "preset.json").read_text())
-    assert main(["judge", str(preset), "--fit"]) == 0  # refits the preset's judge, rewrites its card
+    old = json.loads((preset / "metadata.json").read_text())
+    assert main(["judge", str(preset), "--fit"]) == 0  # refits the preset's judge, rehashes it
     assert "class-share" in capsys.readouterr().out
-    card = json.loads((preset / "preset.json").read_text())
-    assert card["files"]["judge/judge.json"] == sha256(preset / "judge" / "judge.json")
-    assert {k: v for k, v in card["files"].items() if not k.startswith("judge/")} == {
-        k: v for k, v in old_card["files"].items() if not k.startswith("judge/")
+    meta = json.loads((preset / "metadata.json").read_text())
+    assert meta["files"]["judge/judge.json"] == sha256(preset / "judge" / "judge.json")
+    assert {k: v for k, v in meta["files"].items() if not k.startswith("judge/")} == {
+        k: v for k, v in old["files"].items() if not k.startswith("judge/")
     }
     presets.locate(preset).verify()
     assert main(["export", str(preset), "--out", str(tmp_path / "export")]) == 0

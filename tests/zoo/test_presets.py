@@ -1,6 +1,6 @@
-"""Presets and runs load through one mechanism; presets store float16 weights and refuse damage."""
+"""Presets and runs load through one mechanism; presets have keras-hub's layout, store float16
+weights and refuse damage."""
 
-import ast
 import json
 import shutil
 from pathlib import Path
@@ -15,6 +15,9 @@ from tests import helpers
 from zoo import presets
 from zoo.errors import ZooError
 from zoo.files import save_keras, write_json
+from zoo.models import saving
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "before_layout"
 
 
 def config_for(variant: str) -> dict:
@@ -36,7 +39,7 @@ def test_a_preset_is_the_sampled_generator_and_d_in_float16(trained):
     preset = presets.locate(out)
     assert preset.kind == "preset" and preset.name == out.name
     assert preset.card["note"] == "written by the test"
-    with h5py.File(out / presets.WEIGHTS["generator"]) as f:
+    with h5py.File(out / saving.WEIGHTS["generator"]) as f:
         dtypes = set()
         f.visititems(lambda _, o: dtypes.add(o.dtype) if isinstance(o, h5py.Dataset) else None)
     assert np.dtype("float16") in dtypes and np.dtype("float32") not in dtypes
@@ -100,15 +103,15 @@ def test_unknown_names_and_damaged_presets_are_one_line_errors(trained, tmp_path
         edit(copy)
         return copy
 
-    flipped = damaged(lambda p: p.joinpath(presets.WEIGHTS["generator"]).write_bytes(b"not weights"))
+    flipped = damaged(lambda p: p.joinpath(saving.WEIGHTS["generator"]).write_bytes(b"not weights"))
     one_line("does not match its sha256", lambda: presets.locate(flipped).model())
-    missing = damaged(lambda p: p.joinpath(presets.WEIGHTS["discriminator"]).unlink())
+    missing = damaged(lambda p: p.joinpath(saving.WEIGHTS["discriminator"]).unlink())
     one_line("is missing", lambda: presets.locate(missing).model())
-    not_json = damaged(lambda p: p.joinpath(presets.CARD).write_text("{"))
+    not_json = damaged(lambda p: p.joinpath(saving.METADATA).write_text("{"))
     one_line("is not valid JSON", lambda: presets.locate(not_json))
-    other_format = damaged(lambda p: p.joinpath(presets.CARD).write_text('{"format": "x", "name": "y"}'))
-    one_line("is not a gan-zoo-preset/1 card", lambda: presets.locate(other_format))
-    no_dataset = damaged(lambda p: p.joinpath("config.json").write_text('{"name": "x", "dataset": "nope"}'))
+    other_format = damaged(lambda p: p.joinpath(saving.METADATA).write_text('{"format": "x", "files": {}}'))
+    one_line("is not a gan-zoo-preset/2 metadata file", lambda: presets.locate(other_format))
+    no_dataset = damaged(lambda p: p.joinpath(presets.RECIPE).write_text('{"name": "x", "dataset": "nope"}'))
     one_line("is not a complete recipe", lambda: presets.locate(no_dataset))
 
 
@@ -118,10 +121,14 @@ def test_a_model_config_that_would_run_code_is_refused(trained, tmp_path):
     shutil.copytree(out, copy)
     image = keras.Input((2,))
     lambda_model = keras.Model(image, keras.layers.Lambda(lambda x: x * 2)(image))
-    write_json(copy / "model.json", keras.saving.serialize_keras_object(lambda_model))
-    card = json.loads((copy / presets.CARD).read_text())  # a card re-signed to match: the config still fails
-    card["files"]["model.json"] = presets.sha256(copy / "model.json")
-    write_json(copy / presets.CARD, card)
+    write_json(copy / saving.CONFIG, keras.saving.serialize_keras_object(lambda_model))
+    presets.rehash(presets.locate(copy))  # re-signed to match: the class check still refuses it
+    one_line("describes 'Functional', not a gan-zoo GAN", lambda: presets.locate(copy).model())
+    # A GAN config that asks to run code is refused by safe_mode.
+    gan_config = json.loads((out / saving.CONFIG).read_text())
+    gan_config["config"]["generator"] = keras.saving.serialize_keras_object(lambda_model)
+    write_json(copy / saving.CONFIG, gan_config)
+    presets.rehash(presets.locate(copy))
     one_line("does not build a GAN", lambda: presets.locate(copy).model())
 
 
@@ -131,16 +138,52 @@ def test_weights_of_another_architecture_are_refused(trained):
     one_line("cannot load", lambda: presets.locate(out).load_weights_into(other))
 
 
-def test_loading_lives_below_recipes_and_export():
-    """zoo.presets loads runs and presets for both; neither zoo nor export reaches back up."""
-    root = Path(__file__).resolve().parents[2]
-    for package in ("zoo", "export"):
-        for path in (root / package).rglob("*.py"):
-            for node in ast.walk(ast.parse(path.read_text())):
-                names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
-                if isinstance(node, ast.ImportFrom):
-                    names = [node.module or ""]
-                assert not any(n == "recipes" or n.startswith("recipes.") for n in names), path
+def test_a_preset_has_keras_hubs_layout_and_metadata(trained):
+    model, out = trained
+    assert sorted(p.name for p in out.iterdir()) == [
+        "card.json", "config.json", "discriminator.weights.h5", "generator.weights.h5", "metadata.json",
+        "recipe.json",
+    ]
+    config = json.loads((out / saving.CONFIG).read_text())
+    assert config["registered_name"] == f"zoo>{type(model).__name__}"
+    assert "build_config" not in config and "compile_config" not in config
+    meta = json.loads((out / saving.METADATA).read_text())
+    assert meta["keras_version"] == keras.__version__ and meta["tensorflow_version"]
+    counts = {"generator": model.sampling_generator, "discriminator": model.discriminator}
+    assert meta["parameter_count"] == {name: network.count_params() for name, network in counts.items()}
+    assert sorted(meta["files"]) == ["card.json", "config.json", "discriminator.weights.h5",
+                                     "generator.weights.h5", "recipe.json"]  # fmt: skip
+
+
+def test_save_to_preset_and_from_preset_are_an_inverse_pair_for_a_model_built_by_hand(tmp_path):
+    model = zoo.build("cgan", image_shape=(28, 28, 1), num_classes=3, latent_dim=8, g_width=8, d_width=8,
+                      ema_decay=0.9)  # fmt: skip
+    helpers.compile_for_test(model)
+    helpers.fit_briefly(model)  # plain fit, no recipe
+    model.save_to_preset(tmp_path / "mine")
+    loaded = zoo.from_preset(tmp_path / "mine")
+    assert type(loaded) is type(model) and loaded.num_classes == 3 and loaded.ema_decay == 0.9
+    inputs = model.sample_inputs(6, seed=1)
+    assert np.abs(loaded.generate(6, inputs=inputs) - model.generate(6, inputs=inputs)).max() < 0.05
+    located = presets.locate(tmp_path / "mine")
+    assert located.config is None and located.card is None
+    one_line("saved without its recipe", lambda: located.dataset)
+
+
+def test_a_preset_in_the_old_layout_says_how_to_convert_it_and_converts_keeping_its_checks(tmp_path):
+    old = tmp_path / "old"
+    shutil.copytree(FIXTURES / "preset-tiny-dcgan", old)
+    one_line(r"convert it with `ganzoo preset --upgrade", lambda: presets.locate(old))
+    weights = {name: presets.sha256(old / name) for name in saving.WEIGHTS.values()}
+    damaged = tmp_path / "damaged"
+    shutil.copytree(old, damaged)
+    (damaged / "model.json").write_text((damaged / "model.json").read_text().replace("DCGAN", "DCGAN "))
+    one_line("does not match its sha256", lambda: presets.upgrade(damaged))
+    converted = presets.upgrade(old)
+    assert converted.metadata["converted"]["from"] == "gan-zoo-preset/1"
+    assert {name: converted.metadata["files"][name] for name in weights} == weights  # byte for byte
+    np.testing.assert_array_equal(converted.model().generate(4, seed=3),
+                                  np.load(FIXTURES / "preset-tiny-dcgan.samples.npy"))  # fmt: skip
 
 
 def test_a_preset_trained_in_bfloat16_loads_as_the_float32_model_its_card_describes(tmp_path):
@@ -151,7 +194,7 @@ def test_a_preset_trained_in_bfloat16_loads_as_the_float32_model_its_card_descri
         keras.config.set_dtype_policy("float32")
     assert any(layer.dtype_policy.name == "mixed_bfloat16" for layer in model.generator.layers)
     preset = presets.save_preset(model, tmp_path / "bf16", {"name": "x", "variant": "dcgan", "dataset": "d"})
-    assert "mixed_" not in (preset.path / "model.json").read_text()
+    assert "mixed_" not in (preset.path / saving.CONFIG).read_text()
     loaded = preset.model()
     assert all(layer.dtype_policy.name == "float32" for layer in loaded.generator.layers)
     inputs = model.sample_inputs(4, seed=0)

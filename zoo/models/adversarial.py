@@ -487,6 +487,15 @@ class AdversarialModel(keras.Model):
                 checked[name] = value.astype(np.float32)
         return checked
 
+    # === Presets ===
+
+    def save_to_preset(self, preset_dir, replace: bool = False):
+        """Writes this GAN as a preset folder in keras-hub's layout (`zoo.models.saving`);
+        `zoo.from_preset(preset_dir)` loads it back."""
+        from zoo.models import saving
+
+        return saving.save_to_preset(self, preset_dir, replace)
+
     # === Config ===
 
     def get_config(self):

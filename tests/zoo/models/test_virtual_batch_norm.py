@@ -77,3 +77,14 @@ def test_vbn_round_trips_and_exports_with_parity(tmp_path):
 def test_a_g_without_batch_norm_is_refused():
     with pytest.raises(ValueError, match="has none"):
         helpers.tiny("gan", virtual_batch_norm=8)
+
+
+def test_vbn_trains_in_mixed_bfloat16():
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        model = helpers.fit_briefly(helpers.tiny("dcgan", virtual_batch_norm=8))
+    finally:
+        keras.config.set_dtype_policy("float32")
+    layer = _vbn_layers(model.generator)[0]
+    assert layer.compute_dtype == "bfloat16" and not np.allclose(layer.reference_mean.numpy(), 0.0)
+    assert np.isfinite(model.generate(4)).all()

@@ -56,7 +56,8 @@ class VirtualBatchNormalization(keras.layers.Layer):
         new = 1.0 / (self.reference_size + 1.0)
         mean = new * own_mean + (1.0 - new) * self.reference_mean
         variance = new * own_square + (1.0 - new) * self.reference_mean_square - tf.square(mean)
-        y = (x32 - mean) * tf.math.rsqrt(tf.maximum(variance, 0.0) + self.epsilon) * self.gamma + self.beta
+        gamma, beta = tf.cast(self.gamma, tf.float32), tf.cast(self.beta, tf.float32)  # not the compute dtype
+        y = (x32 - mean) * tf.math.rsqrt(tf.maximum(variance, 0.0) + self.epsilon) * gamma + beta
         return tf.cast(y, self.compute_dtype)
 
     def get_config(self):
