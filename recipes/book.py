@@ -24,9 +24,9 @@ def _recipes(*recipes: Recipe) -> dict[str, Recipe]:
 
 
 _DCGAN = dict(g_width=64, d_width=64)  # the DCGAN networks at their usual width
-# What buys quality in a CPU budget, measured on the default DCGAN (README, "How the default
-# was chosen"): batch 64 and a D half as wide make ~2.8x the steps of batch 128 / width 64 in
-# the same time, and an EMA of G samples better on long runs.
+# What buys quality in a CPU budget, measured on the default DCGAN (docs/measurements.md,
+# "How the default was chosen"): batch 64 and a D half as wide make ~2.8x the steps of batch
+# 128 / width 64 in the same time, and an EMA of G samples better on long runs.
 _BUDGET = dict(g_width=64, d_width=32, batch_size=64, ema_decay=0.999)
 # Optimizers as each paper trains.
 _WGAN = dict(optimizer="rmsprop", g_lr=5e-5, d_lr=5e-5)
@@ -40,7 +40,7 @@ def _paper(recipe: Recipe, **settings) -> Recipe:
     return dataclasses.replace(recipe, name=f"{recipe.name}-paper", **settings)
 
 
-# The Fashion-MNIST recipes are tuned for quality in 900 s on a 2-core CPU (README, "The zoo");
+# The Fashion-MNIST recipes are tuned for quality in 900 s on a 2-core CPU (docs/zoo.md);
 # each comment says what was tried. Every one ships trained in presets/.
 # The budget settings with one-sided smoothing 0.1: 10,308 G steps in 900 s, FD 13.4, label
 # accuracy 0.893 (the classifier's own: 0.922).
@@ -60,7 +60,7 @@ _LSGAN = Recipe("lsgan-fashion-mnist", "lsgan", "fashion_mnist", "least-squares 
 # both), with the budget's sizes: 2,176 G steps in 900 s, FD 87.2, 10 classes. Tried: the
 # paper's 1e-4, FD 148.8 (8 classes) with layer norm over channels only and 132.8 (9 classes)
 # with layer norm over each example's units, as now; n_critic 2 with TTUR (D 3e-4, G 1e-4),
-# FD 152.5 (README, "The zoo").
+# FD 152.5 (docs/zoo.md).
 _WGAN_GP_FM = Recipe("wgan-gp-fashion-mnist", "wgan-gp", "fashion_mnist", "WGAN with gradient penalty",
                      **{**_WGAN_GP, **_BUDGET, "g_lr": 3e-4, "d_lr": 3e-4})
 
@@ -68,13 +68,13 @@ _WGAN_GP_FM = Recipe("wgan-gp-fashion-mnist", "wgan-gp", "fashion_mnist", "WGAN 
 # scale of a critic whose batch norm undoes it, and makes RMSprop's steps large beside it) and
 # RMSprop at 5e-4, with the budget's sizes: 2,993 G steps in 900 s, FD 90.0, 10 classes.
 # Tried with clip 0.01: RMSprop 2e-4, FD 206.1, 7 classes; 5e-4, FD 187.7, 7 classes; 2e-4
-# with D width 64, FD 228.2, 5 classes (README, "The zoo").
+# with D width 64, FD 228.2, 5 classes (docs/zoo.md).
 _WGAN_FM = Recipe("wgan-fashion-mnist", "wgan", "fashion_mnist", "Wasserstein GAN, clipping, n_critic 5",
                   **{**_WGAN, **_BUDGET, "g_lr": 5e-4, "d_lr": 5e-4, "weight_clip": 0.1})
 # Instance noise (stddev 0.2 on D's inputs, annealed to 0 over 10,000 G steps) against the MLP
 # GAN's collapse, with batch 64, an EMA of G and one-sided smoothing 0.1: 19,214 G steps in
 # 900 s, FD 59.0, 10 classes. Tried: minibatch discrimination (32 kernels) instead of the
-# noise: still collapsed, FD 455.9, 3 classes (README, "The zoo").
+# noise: still collapsed, FD 455.9, 3 classes (docs/zoo.md).
 _GAN_MLP_FM = Recipe("gan-mlp-fashion-mnist", "gan", "fashion_mnist", "MLP GAN with Adam and instance noise",
                      g_width=256, d_width=256, batch_size=64, ema_decay=0.999, label_smoothing=0.1,
                      instance_noise=0.2, instance_noise_decay_steps=10_000)
@@ -111,7 +111,7 @@ RECIPES: dict[str, Recipe] = _recipes(
     _GAN_MLP_FM,
     _paper(_GAN_MLP_FM, batch_size=128, ema_decay=0.0, label_smoothing=0.0, instance_noise=0.0,
            instance_noise_decay_steps=0, epochs=30, description="MLP GAN with Adam, untuned"),
-    # Tuned for sample quality per CPU minute (README, "Measured"): batch 64 and a D half as
+    # Tuned for sample quality per CPU minute (docs/measurements.md): batch 64 and a D half as
     # wide give ~2.8x the steps of batch 128 / width 64 in the same time, and a better FD.
     Recipe("dcgan-fashion-mnist", "dcgan", "fashion_mnist", "DCGAN (the default recipe)",
            label_smoothing=0.1, **_BUDGET),

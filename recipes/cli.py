@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 from recipes import book, trainer
-from recipes.recipe import ClassifierRecipe, Recipe
+from recipes.recipe import ClassifierRecipe
+from recipes.run_options import RunOptions
 from recipes.scale import STRATEGIES
 from zoo import contract, presets
 from zoo.errors import ZooError
@@ -231,8 +232,6 @@ def _train(args) -> int:
         "background": args.background,
         "resize": args.resize,
     }
-    if args.jit is not None and isinstance(recipe, Recipe):
-        flags["jit_compile"] = args.jit
     given = {k: v for k, v in flags.items() if v is not None}
     fields = {f.name for f in dataclasses.fields(recipe)}
     for key in given.keys() - fields:
@@ -240,28 +239,18 @@ def _train(args) -> int:
     recipe = dataclasses.replace(recipe, **given)
 
     run_dir = args.run_dir or Path("runs") / recipe.name
-    extra = {}
-    if args.from_preset:
-        if isinstance(recipe, ClassifierRecipe):
-            raise ZooError(f"--from-preset does not apply to {recipe.name}")
-        extra["init_from"] = _locate(args.from_preset)
-    summary = trainer.run(
-        recipe,
-        run_dir,
+    options = RunOptions(
         time_budget=args.time_budget,
+        strategy=args.strategy,
+        mixed_precision=args.mixed_precision,
+        jit=args.jit,
+        deterministic=args.deterministic,
+        init_from=_locate(args.from_preset) if args.from_preset else None,
         export=not args.no_export,
-        verbose="auto" if sys.stdout.isatty() else 2,  # a line per epoch in logs, not a bar
-        **(
-            {}
-            if isinstance(recipe, ClassifierRecipe)
-            else {
-                "strategy": args.strategy,
-                "mixed_precision": args.mixed_precision,
-                "deterministic": args.deterministic,
-                **extra,
-            }
-        ),
     )
+    options.check_applies_to(recipe)  # before the options are used
+    verbose = "auto" if sys.stdout.isatty() else 2  # a line per epoch in logs, not a bar
+    summary = trainer.run(recipe, run_dir, dataclasses.replace(options, verbose=verbose))
     if isinstance(recipe, ClassifierRecipe):
         print(f"trained {recipe.name} into {run_dir}: test accuracy {summary['test_accuracy']:.4f}")
     else:

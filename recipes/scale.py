@@ -49,7 +49,7 @@ def _multi_worker() -> tf.distribute.Strategy:
     """MultiWorkerMirroredStrategy over the cluster TF_CONFIG names, checked first."""
     text = os.environ.get("TF_CONFIG")
     if not text:
-        raise ZooError("--strategy multi-worker needs TF_CONFIG describing the cluster (see the README)")
+        raise ZooError("--strategy multi-worker needs TF_CONFIG describing the cluster (see docs/scaling.md)")
     try:
         config = json.loads(text)
         cluster, task = config["cluster"], config["task"]
@@ -101,8 +101,8 @@ def mixed_precision_policy(device: str) -> str:
 
 def default_mixed_precision(device: str) -> bool:
     """Mixed precision where it was measured to train faster at equal quality: CPUs with
-    bfloat16 arithmetic (the README's speed section: 300 s of the default recipe reach a
-    lower FD in bfloat16). Not on GPUs and TPUs, where it was not measured here."""
+    bfloat16 arithmetic (docs/measurements.md, "Quality at equal wall time": 300 s of the
+    default recipe reach a lower FD in bfloat16). Not on GPUs and TPUs, where it was not measured here."""
     return device == "cpu" and cpu_has_bfloat16()
 
 

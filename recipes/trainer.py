@@ -20,9 +20,10 @@ import numpy as np
 
 import zoo
 import zoo.models.variants  # registers the variants for load_model
-from recipes import scale
+from recipes import run_options, scale
 from recipes.recipe import ClassifierRecipe, Recipe
-from zoo import contract, data, multi_worker, presets
+from recipes.run_options import RunOptions
+from zoo import contract, data, multi_worker
 from zoo.errors import ZooError
 from zoo.evaluation.evaluate import Evaluator
 from zoo.files import read_json_object, save_keras, write_json
@@ -39,12 +40,12 @@ _MODEL_FIELDS = ("d_steps", "loss", "seed", *(s.name for s in tricks.settings())
 
 
 def build_model(
-    recipe: Recipe, spec: data.DatasetSpec, jit_compile: bool | None = None, loss_scale: bool = False
+    recipe: Recipe, spec: data.DatasetSpec, jit_compile: bool = False, loss_scale: bool = False
 ) -> zoo.AdversarialModel:
     """The recipe's GAN for a dataset, compiled with its optimizers.
 
-    Build it inside a strategy's scope to place its variables there; `loss_scale` wraps
-    the optimizers for float16 training.
+    Build it inside a strategy's scope to place its variables there; `jit_compile` is XLA
+    (`run_options.resolve` decides it), `loss_scale` wraps the optimizers for float16 training.
     """
     variant = registry.variant_class(recipe.variant)
     kwargs = {f: getattr(recipe, f) for f in _MODEL_FIELDS if getattr(recipe, f) is not None}
@@ -63,8 +64,7 @@ def build_model(
     if loss_scale:
         d_optimizer = keras.optimizers.LossScaleOptimizer(d_optimizer)
         g_optimizer = keras.optimizers.LossScaleOptimizer(g_optimizer)
-    jit = recipe.jit_compile if jit_compile is None else jit_compile
-    model.compile(d_optimizer=d_optimizer, g_optimizer=g_optimizer, jit_compile=bool(jit))
+    model.compile(d_optimizer=d_optimizer, g_optimizer=g_optimizer, jit_compile=bool(jit_compile))
     return model
 
 
@@ -85,103 +85,73 @@ class _ResumingTensorBoard(keras.callbacks.TensorBoard):
         self._global_train_batch = int(self.model.g_optimizer.iterations.numpy())
 
 
-def run(recipe: Recipe | ClassifierRecipe, run_dir: str | os.PathLike, **kwargs) -> dict:
-    """Trains a GAN recipe (`train`) or a classifier recipe (`train_classifier`) into `run_dir`."""
+def run(recipe: Recipe | ClassifierRecipe, run_dir: str | os.PathLike, options: RunOptions | None = None,
+        **option_values) -> dict:  # fmt: skip
+    """Trains a GAN recipe (`train`) or a classifier recipe (`train_classifier`) into `run_dir`.
+
+    `options` (or their values as keywords, `RunOptions`'s fields) say how; an option that
+    does not apply to the recipe is refused.
+    """
+    options = options or RunOptions(**option_values)
+    options.check_applies_to(recipe)
     if isinstance(recipe, ClassifierRecipe):
-        return train_classifier(recipe, run_dir, verbose=kwargs.get("verbose", "auto"))
-    return train(recipe, run_dir, **kwargs)
+        return train_classifier(recipe, run_dir, verbose=options.verbose)
+    return train(recipe, run_dir, options)
 
 
-def train(
-    recipe: Recipe,
-    run_dir: str | os.PathLike,
-    *,
-    time_budget: float | None = None,
-    export: bool = True,
-    verbose: str | int = "auto",
-    strategy: str = "auto",
-    mixed_precision: bool | None = None,
-    deterministic: bool = False,
-    init_from: "presets.Trained | None" = None,
-) -> dict:
+def train(recipe: Recipe, run_dir: str | os.PathLike, options: RunOptions | None = None,
+          **option_values) -> dict:  # fmt: skip
     """Trains `recipe` into `run_dir` (resuming if it was interrupted); returns the summary.
 
-    `strategy` is a name in `recipes.scale.STRATEGIES`; `mixed_precision` computes in
-    bfloat16 (CPU, TPU) or float16 (GPU) with float32 weights, logits and losses (None:
-    `recipes.scale.default_mixed_precision`, on for CPUs with bfloat16 arithmetic). The
-    recipe's `jit_compile` (None: by device type) chooses XLA. `deterministic` turns on
-    TensorFlow's op determinism for the rest of the process (it cannot be turned off), so
-    the same recipe and seed give bit-identical weights on one machine, a little slower.
-    `init_from` (a preset or run, `zoo.presets.locate`) starts G and D from its trained
-    weights, to fine-tune it; the optimizers start fresh.
+    `options` (or their values as keywords) say how it runs (`recipes.run_options`); they
+    are resolved once, before anything is written.
     """
     run_dir = Path(run_dir)
-    # First: a multi-worker strategy must exist before TensorFlow runs anything.
-    distribution = scale.make_strategy(strategy)
-    chief = multi_worker.is_chief(distribution)
-    device = scale.device_type(distribution)
-    if mixed_precision is None:
-        mixed_precision = scale.default_mixed_precision(device)
-    policy = scale.mixed_precision_policy(device) if mixed_precision else "float32"
-    jit = recipe.jit_compile if recipe.jit_compile is not None else scale.default_jit(device)
-    _check_distribution(recipe, distribution, device, jit)
-    if init_from is not None:  # before anything is written
-        _check_fine_tune(recipe, init_from)
+    resolved = run_options.resolve(options or RunOptions(**option_values), recipe)
     _write_or_check_config(recipe, run_dir, write=False)  # another recipe's run: refused first
     source = data.source_of(recipe).prepare()  # bad data is refused before anything is written
     if registry.variant_class(recipe.variant).conditional:
         source.require_labels(recipe.variant)
-    _write_or_check_config(recipe, run_dir, write=chief)
+    _write_or_check_config(recipe, run_dir, write=resolved.chief)
     keras.utils.set_random_seed(recipe.seed)
-    if deterministic:
+    if resolved.deterministic:
         import tensorflow as tf
 
         tf.config.experimental.enable_op_determinism()
 
     origin = provenance()  # the code as training starts, not as it ends
-    out = multi_worker.scratch_dir(distribution, run_dir)  # run_dir, except on the other workers
+    out = multi_worker.scratch_dir(resolved.distribution, run_dir)  # run_dir, except on the other workers
     try:
-        with scale.Precision(policy):
-            summary = _train(recipe, run_dir, out, source, distribution, policy, jit, time_budget, verbose,
-                             init_from)  # fmt: skip
+        with scale.Precision(resolved.policy):
+            summary = _train(recipe, run_dir, out, source, resolved)
     finally:
-        multi_worker.discard(distribution, out, run_dir)
-    summary["deterministic"] = deterministic
-    summary["from_preset"] = None if init_from is None else str(init_from.path)
+        multi_worker.discard(resolved.distribution, out, run_dir)
+    summary["deterministic"] = resolved.deterministic
+    summary["from_preset"] = None if resolved.init_from is None else str(resolved.init_from.path)
     summary.update(origin)
-    if chief:
+    if resolved.chief:
         write_json(run_dir / "summary.json", summary)
-        if export:
+        if resolved.export:
             from export.artifacts import export_trained
 
-            with scale.Precision(policy):
+            with scale.Precision(resolved.policy):
                 export_trained(run_dir, replace=True)
     return summary
 
 
-def _check_distribution(recipe: Recipe, distribution, device: str, jit: bool) -> None:
-    """Refuses what cannot run on `distribution`, before anything is written."""
-    replicas = distribution.num_replicas_in_sync
-    if recipe.batch_size % replicas:
-        raise ZooError(
-            f"batch_size {recipe.batch_size} does not split over {replicas} replicas; "
-            f"use a multiple of {replicas}"
-        )
-    if jit and device == "cpu" and multi_worker.in_use(distribution):
-        # TensorFlow: "Collectives are not yet implemented for CPU devices when compiling with XLA".
-        raise ZooError("XLA cannot compile the cross-worker collectives on CPU; train without --jit")
-
-
-def _train(recipe, run_dir, out, source, distribution, policy, jit, time_budget, verbose, init_from) -> dict:
+def _train(recipe: Recipe, run_dir: Path, out: Path, source: data.Source,
+           resolved: run_options.Resolved) -> dict:  # fmt: skip
     """The body of `train`, under the chosen precision policy; writes into `out`, which is
     `run_dir` except on workers other than the chief (a scratch directory they discard)."""
     chief = out == run_dir
     spec = source.spec
+    distribution, time_budget = resolved.distribution, resolved.time_budget
     with distribution.scope():
-        model = build_model(recipe, spec, jit_compile=jit, loss_scale=policy == "mixed_float16")
-        if init_from is not None:  # a resumed run's backup, restored when fit starts, wins
-            init_from.load_weights_into(model)
-    images_per_step = recipe.batch_size * model.d_steps  # one minibatch per D update
+        float16 = resolved.policy == "mixed_float16"
+        model = build_model(recipe, spec, jit_compile=resolved.jit, loss_scale=float16)
+        if resolved.init_from is not None:  # a resumed run's backup, restored when fit starts, wins
+            resolved.init_from.load_weights_into(model)
+    images_per_step = model.images_per_step(recipe.batch_size)
     dataset = data.load(
         source,
         "train",
@@ -218,7 +188,7 @@ def _train(recipe, run_dir, out, source, distribution, policy, jit, time_budget,
         epochs=recipe.epochs,
         steps_per_epoch=recipe.steps_per_epoch,
         callbacks=fit_callbacks,
-        verbose=verbose,
+        verbose=resolved.verbose,
     )
     wall = time.monotonic() - start
 
@@ -240,8 +210,8 @@ def _train(recipe, run_dir, out, source, distribution, policy, jit, time_budget,
         "workers": multi_worker.worker_count(distribution),
         "worker": multi_worker.worker_name(distribution) or None,
         "chief": chief,  # the worker that wrote the run directory
-        "precision": policy,
-        "jit_compile": bool(jit),
+        "precision": resolved.policy,
+        "jit_compile": resolved.jit,
         "resumed_from": backup.resumed,
     }
     if health.stopped:
@@ -249,16 +219,6 @@ def _train(recipe, run_dir, out, source, distribution, policy, jit, time_budget,
     if recipe.judge != "none" and chief:  # the judge is the run's, not a step of training
         summary["judge"] = fit_judge(model, source, run_dir, source=recipe.judge).info
     return summary
-
-
-def _check_fine_tune(recipe: Recipe, source: "presets.Trained") -> None:
-    """Refuses a preset whose networks cannot be the recipe's (another variant or dataset)."""
-    for key in ("variant", "dataset"):
-        if source.config.get(key) != getattr(recipe, key):
-            raise ZooError(
-                f"{source.name} was trained as {key} {source.config.get(key)!r}; "
-                f"recipe {recipe.name} has {key} {getattr(recipe, key)!r}"
-            )
 
 
 def provenance() -> dict:

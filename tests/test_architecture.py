@@ -24,6 +24,7 @@ LAYERS = [
     ("run machinery", ["recipes.quiet_tensorflow", "recipes.scale"]),
     ("recipe types", ["recipes.recipe"]),
     ("recipe book", ["recipes.book"]),
+    ("run options", ["recipes.run_options"]),
     ("trainer", ["recipes.trainer"]),
     ("shipping", ["recipes.shipping"]),
     ("cli", ["recipes.cli"]),

@@ -32,7 +32,7 @@ from zoo.models.adversarial import AdversarialModel
 
 SOURCES = ("discriminator", "critic")
 RULES = contract.RULES
-# Chosen by measurement (README, "The judge"; benchmarks/judge_rules.py): on the DCGAN preset,
+# Chosen by measurement (docs/judge.md; benchmarks/judge_rules.py): on the DCGAN preset,
 # 5,000 samples, rejecting the lowest-scored 30% of each predicted class lowered the Frechet
 # distance from 61.5 to 57.2 with all ten classes, at 71% acceptance; rejecting 10/40/50%
 # gave 59.5/57.6/58.0, the global real-quantile rule 60.2, DRS 62.0 at 36%.

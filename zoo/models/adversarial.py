@@ -316,19 +316,14 @@ class AdversarialModel(keras.Model):
         with tf.GradientTape() as tape:
             real_logits, real_extras = self.discriminate(real_seen, labels, training=True)
             fake_logits, fake_extras = self.discriminate(fake_seen, labels, training=True)
-            per_example = self.discriminator_loss(real_logits, fake_logits)
-            aux = self.discriminator_aux_loss(real_extras, fake_extras, labels, g_inputs)
-            if aux is not None:
-                per_example += aux
-            for trick in self.tricks:
-                penalty = trick.d_penalty(self, real_seen, fake_seen, labels)
-                if penalty is not None:
-                    per_example += penalty
-            loss = tf.nn.compute_average_loss(per_example)
-            for trick in self.tricks:
-                regularizer = trick.d_regularizer(self)
-                if regularizer is not None:
-                    loss += regularizer
+            per_example = _plus(
+                self.discriminator_loss(real_logits, fake_logits),
+                self.discriminator_aux_loss(real_extras, fake_extras, labels, g_inputs),
+                *(trick.d_penalty(self, real_seen, fake_seen, labels) for trick in self.tricks),
+            )
+            loss = _plus(
+                tf.nn.compute_average_loss(per_example), *(trick.d_regularizer(self) for trick in self.tricks)
+            )
             scaled = self.d_optimizer.scale_loss(loss)
         grad_norm = _apply(tape, scaled, self.d_optimizer, self.discriminator.trainable_variables)
         for trick in self.tricks:
@@ -347,15 +342,13 @@ class AdversarialModel(keras.Model):
             g_inputs = self.generator_inputs(batch_size, labels)
             fake_seen = self.discriminator_view(self.generator(feed(self.generator, g_inputs), training=True))
             fake_logits, fake_extras, features = self._discriminate_fakes(real, fake_seen, labels)
-            per_example = self.generator_loss(fake_logits)
-            aux = self.generator_aux_loss(fake_extras, labels, g_inputs)
-            if aux is not None:
-                per_example += aux
-            loss = tf.nn.compute_average_loss(per_example)
-            for trick in self.tricks:
-                regularizer = trick.g_regularizer(self, features)
-                if regularizer is not None:
-                    loss += regularizer
+            per_example = _plus(
+                self.generator_loss(fake_logits), self.generator_aux_loss(fake_extras, labels, g_inputs)
+            )
+            loss = _plus(
+                tf.nn.compute_average_loss(per_example),
+                *(trick.g_regularizer(self, features) for trick in self.tricks),
+            )
             scaled = self.g_optimizer.scale_loss(loss)
         grad_norm = _apply(tape, scaled, self.g_optimizer, self.generator.trainable_variables)
         for trick in self.tricks:
@@ -417,6 +410,11 @@ class AdversarialModel(keras.Model):
         # that share times the number of replicas (1 without a strategy).
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         return global_average_share * tf.cast(replicas, global_average_share.dtype)
+
+    def images_per_step(self, minibatch_size: int) -> int:
+        """The batch `fit` must be fed for D updates on minibatches of `minibatch_size`: one
+        minibatch per D update, `d_steps` of them per step."""
+        return int(minibatch_size) * self.d_steps
 
     def _check_batch(self, real):
         size = real.shape[0]
@@ -524,6 +522,14 @@ def _check(ok: bool, message: str, **received) -> None:
     if not ok:
         shown = ", ".join(f"{k}={v!r}" for k, v in received.items())
         raise ValueError(f"{message}. Received: {shown}")
+
+
+def _plus(total, *terms):
+    """`total` plus every term that is not None (a hook or trick that adds nothing returns None)."""
+    for term in terms:
+        if term is not None:
+            total += term
+    return total
 
 
 def _deal(batch, k: int) -> list:

@@ -93,3 +93,57 @@ def test_a_bad_setting_is_refused_by_its_trick_in_the_model_the_recipe_and_the_c
         helpers.tiny("dcgan", r1_gamma=-1.0)
     assert main(["train", "--set", "label_smoothing=1.0", "--run-dir", "/nonexistent/run"]) == 2
     assert "label_smoothing must be in [0, 1)" in capsys.readouterr().err
+
+
+PROBE = '''"""A probe trick: a constant added to G's loss."""
+
+import tensorflow as tf
+
+from zoo.models.tricks import Setting, Trick, register
+
+
+@register
+class Probe(Trick):
+    settings = (Setting("probe_weight", float, 0.0, "a constant added to G's loss"),)
+
+    def g_regularizer(self, model, features):
+        return tf.constant(self.probe_weight)
+'''
+
+CHECK = '''
+import keras, numpy as np, recipes, zoo
+from recipes import trainer
+
+recipe = recipes.get("dcgan-fashion-mnist").with_overrides(["probe_weight=2.5"])
+assert recipe.probe_weight == 2.5 and recipe.to_dict()["probe_weight"] == 2.5
+assert "probe_weight" in trainer._MODEL_FIELDS
+losses = []
+for weight in (0.0, 2.5):
+    keras.utils.set_random_seed(0)
+    gan = zoo.build("dcgan", image_shape=(28, 28, 1), latent_dim=8, g_width=8, d_width=8, seed=0,
+                    probe_weight=weight)
+    gan.compile(d_optimizer=keras.optimizers.Adam(1e-3), g_optimizer=keras.optimizers.Adam(1e-3))
+    assert gan.get_config()["probe_weight"] == weight
+    images = np.random.default_rng(0).uniform(-1, 1, (16, 28, 28, 1)).astype("float32")
+    losses.append(gan.train_on_batch(images, return_dict=True)["g_loss"])
+print("extra g_loss", losses[1] - losses[0])
+'''
+
+
+def test_a_new_trick_is_one_new_file(tmp_path):
+    """Copies the library, adds one file to zoo/models/tricks/, and checks the new setting is
+    a recipe field, a --set key, a model argument in get_config, and acts in its phase."""
+    import shutil
+    import subprocess
+    import sys
+
+    skip = shutil.ignore_patterns("__pycache__", "weights")
+    for package in ("zoo", "recipes"):
+        shutil.copytree(ROOT / package, tmp_path / package, ignore=skip)
+    (tmp_path / "zoo" / "models" / "tricks" / "probe.py").write_text(PROBE)
+    env = {"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    command = [sys.executable, "-c", CHECK]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    extra = float(done.stdout.rsplit("extra g_loss", 1)[1])
+    assert extra == pytest.approx(2.5, abs=1e-4)  # the probe's constant reached G's loss

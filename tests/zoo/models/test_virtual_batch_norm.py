@@ -66,6 +66,19 @@ def test_each_step_refreshes_the_reference_statistics_from_the_reference_batch()
     np.testing.assert_allclose(layer.reference_mean.numpy(), expected, rtol=1e-4, atol=1e-5)
 
 
+def test_the_ema_generator_keeps_reference_statistics_of_its_own_weights():
+    model = helpers.fit_briefly(helpers.tiny("dcgan", virtual_batch_norm=16, ema_decay=0.5), steps=3)
+    ema = model.generator_ema
+    layer = _vbn_layers(ema)[0]
+    before = keras.Model(ema.inputs, layer.input)
+    reference = model.sample_inputs(16, seed=REFERENCE_SEED)
+    activations = before(feed(before, reference), training=True).numpy()
+    expected = activations.mean(axis=(0, 1, 2))
+    np.testing.assert_allclose(layer.reference_mean.numpy(), expected, rtol=1e-4, atol=1e-5)
+    g_layer = _vbn_layers(model.generator)[0]
+    assert not np.allclose(layer.reference_mean.numpy(), g_layer.reference_mean.numpy())
+
+
 def test_vbn_round_trips_and_exports_with_parity(tmp_path):
     model = helpers.fit_briefly(helpers.tiny("dcgan", virtual_batch_norm=8, ema_decay=0.9))
     assert _vbn_layers(model.generator_ema)  # the EMA copy of G has them too

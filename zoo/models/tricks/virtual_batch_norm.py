@@ -5,7 +5,8 @@ normalizes each example with the statistics of a fixed reference batch (drawn on
 with the example itself, so an image depends on its own input alone, in training and at
 sampling. At the start of every training step G runs on the reference batch and each VBN
 layer keeps that batch's mean and mean square; in the update they are constants (the paper
-also differentiates through them, at the price of a second backward pass). G's batch-norm
+also differentiates through them, at the price of a second backward pass). A generator kept
+for sampling (G's EMA) gets its own statistics after each G update. G's batch-norm
 layers become VBN layers; their learned scale and offset carry over.
 """
 
@@ -88,13 +89,25 @@ class VirtualBatchNorm(Trick):
         return converted, discriminator
 
     def begin_step(self, model):
+        self._collect(model, model.generator)
+
+    def after_g_update(self, model):
+        # A generator kept for sampling (G's EMA, updated just before: "ema" < this file's
+        # name) has other weights than G, so it needs its own reference statistics: G's
+        # would normalize its activations wrongly (its samples come out as a plaid).
+        sampler = model.sampling_generator
+        if sampler is not model.generator:
+            self._collect(model, sampler)
+
+    def _collect(self, model, generator):
+        """Runs the reference batch through `generator`, each VBN layer keeping its statistics."""
         drawn = contract.sample_inputs(model.input_fields, self.virtual_batch_norm, REFERENCE_SEED)
-        reference = [drawn[t.name] for t in model.generator.inputs]
-        layers = [layer for layer in model.generator.layers if isinstance(layer, VirtualBatchNormalization)]
+        reference = [drawn[t.name] for t in generator.inputs]
+        layers = [layer for layer in generator.layers if isinstance(layer, VirtualBatchNormalization)]
         for layer in layers:
             layer.collect_reference = True
         try:
-            model.generator(reference if len(reference) > 1 else reference[0], training=True)
+            generator(reference if len(reference) > 1 else reference[0], training=True)
         finally:
             for layer in layers:
                 layer.collect_reference = False
