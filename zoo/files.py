@@ -9,9 +9,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
-
-from zoo.contract import publish
+from zoo.contract import publish, write_atomically
 from zoo.errors import ZooError
 
 
@@ -41,39 +39,13 @@ def staged_folder(out_dir: str | os.PathLike, replace: bool = False) -> Iterator
 
 def write_json(path: str | os.PathLike, obj) -> Path:
     """Writes `obj` as indented JSON, atomically."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, indent=2)
-            f.write("\n")
-        return publish(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-
-
-def save_npy(path: str | os.PathLike, array) -> Path:
-    """Saves an array as a .npy file atomically (creating its folder)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".npy")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, array)
-        return publish(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    text = json.dumps(obj, indent=2) + "\n"
+    return write_atomically(path, lambda tmp: Path(tmp).write_text(text))
 
 
 def save_keras(model, path: str | os.PathLike) -> Path:
     """Saves a Keras model to a `.keras` file atomically."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp.keras")
-    try:
-        model.save(tmp)
-        return publish(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    return write_atomically(path, model.save)
 
 
 def read_json_object(path: str | os.PathLike, advice: str, what: str = "JSON object") -> dict:

@@ -249,7 +249,8 @@ def upgrade(old_dir: str | Path) -> Trained:
             raise ZooError(f"{old_dir / name} is missing or does not match its sha256; {advice}")
     saving.gan_class(read_json_object(old_dir / "model.json", advice), old_dir / "model.json")
     with staged_folder(old_dir, replace=True) as staging:
-        shutil.copyfile(old_dir / "model.json", staging / saving.CONFIG)
+        old_config = read_json_object(old_dir / "model.json", advice)
+        write_json(staging / saving.CONFIG, saving.model_config(old_config))
         shutil.copyfile(old_dir / "config.json", staging / RECIPE)
         for name in saving.WEIGHTS.values():
             shutil.copyfile(old_dir / name, staging / name)

@@ -29,10 +29,7 @@ def write_model(model, folder: Path) -> None:
     """config.json and the two float16 weights files of `model` into `folder`."""
     import keras
 
-    serialized = as_float32(keras.saving.serialize_keras_object(model))
-    serialized.pop("compile_config", None)
-    serialized.pop("build_config", None)
-    write_json(folder / CONFIG, serialized)
+    write_json(folder / CONFIG, model_config(keras.saving.serialize_keras_object(model)))
     for name, network in (("generator", model.sampling_generator), ("discriminator", model.discriminator)):
         network.save_weights(folder / WEIGHTS[name])
         _to_float16(folder / WEIGHTS[name])
@@ -133,6 +130,20 @@ def load_weights(preset_dir: Path, model) -> None:
         except Exception as e:  # a mismatched network, or a damaged file
             raise ZooError(f"cannot load {path} into this model's {name}: {first_line(e)}") from e
     model.weights_loaded()
+
+
+def model_config(serialized: dict) -> dict:
+    """A serialized GAN as config.json holds it: float32 policies, and no build or compile
+    config at any depth (a functional network rebuilds its layers by calling them)."""
+
+    def strip(value):
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k not in ("build_config", "compile_config")}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    return strip(as_float32(serialized))
 
 
 def as_float32(config):
