@@ -116,6 +116,18 @@ class Exported:
         seed + 1000 r, as `zoo.evaluation.judge.Judge.filter` draws them); returns (images,
         acceptance rate)."""
         card = self.judge_card
+        rule = rule or card.get("rule", "precision")
+        if rule in contract.CHAIN_RULES:
+            length = int(contract.rule_params(card, rule)["chain_length"])
+            drawn = contract.chain_inputs(self.manifest, n, length, seed, label)
+            inputs = sample_inputs(self.manifest, n * length, seed, label)  # the network's dtypes
+            inputs = {name: np.asarray(drawn[name], dtype=value.dtype) for name, value in inputs.items()}
+
+            def proposals():
+                images = self.generate(inputs)
+                return images, self.judge_logits(images), contract.drs_rng(seed, 0)
+
+            return contract.mh_sample(n, length, proposals)
 
         def draw(round_: int) -> tuple[np.ndarray, np.ndarray]:
             inputs = sample_inputs(self.manifest, max(n, BATCH), seed + 1000 * round_, label)

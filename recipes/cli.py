@@ -460,13 +460,18 @@ def judge_card(judge) -> str:
     info = judge.info
     lines = [
         f"judge ({info['source']}): temperature {judge.temperature:.3g}, bias {judge.bias:.3g}, "
-        f"ECE {info['ece_before']:.3f} -> {info['ece_after']:.3f}; classes from {judge.classes_from}; "
-        f"default rule {judge.rule}",
+        f"ECE {info['ece_before']:.3f} -> {info['ece_after']:.3f}"
+        + (f", AUC {info['auc']:.3f}" if "auc" in info else "")
+        + f"; classes from {judge.classes_from}; default rule {judge.rule}",
         f"{'rule':<22}{'real accepted':>14}{'generated accepted':>20}",
     ]
     for rule, rates in info.get("acceptance", {}).items():
         mark = " (default)" if rule == judge.rule else ""
-        lines.append(f"{rule:<22}{rates['real']:>14.1%}{rates['generated']:>20.1%}{mark}")
+        if "moves" in rates:  # a chain rule: one sample per chain, the share of moves its chains make
+            chain = round(1 / rates["generated"])
+            mark += f" (one sample per {chain} proposals; {rates['moves']:.1%} of moves made)"
+        real = f"{rates['real']:.1%}" if "real" in rates else ""
+        lines.append(f"{rule:<22}{real:>14}{rates['generated']:>20.1%}{mark}")
     return "\n".join(lines)
 
 

@@ -229,8 +229,13 @@ def network(manifest: dict, name: str) -> dict:
 #   drs                  discriminator rejection sampling (Azadi et al. 2019): accepted with
 #                        probability sigmoid(F), F = l - l_max - log(1 - exp(l - l_max - eps)) - gamma
 #                        for the calibrated logit l (random: it takes a generator of numbers)
-RULES = ("precision", "real-quantile", "class-real-quantile", "class-share", "drs")
+#   mh                   Metropolis-Hastings GAN (Turner et al. 2019): no image is rejected
+#                        outright; each sample is the state a chain of `chain_length` of G's
+#                        proposals ends in, moving from x to x' with probability
+#                        min(1, exp(l' - l)), the ratio of the calibrated D's odds
+RULES = ("precision", "real-quantile", "class-real-quantile", "class-share", "drs", "mh")
 CLASS_RULES = ("class-real-quantile", "class-share")
+CHAIN_RULES = ("mh",)  # rules that choose among proposals instead of accepting each image
 
 
 def sigmoid(x):
@@ -264,11 +269,9 @@ def accepted(logits, classes, card: dict, rule: str | None = None, rng=None) -> 
     `judge_calibration`); `rng`, a numpy Generator, for DRS.
     """
     rule = rule or card.get("rule", "precision")
-    if rule not in RULES:
-        raise ContractError(f"unknown judge rule {rule!r}; choose one of {', '.join(RULES)}")
-    params = (card.get("rules") or {}).get(rule)
-    if params is None:
-        raise ContractError(f"this judge has no {rule!r} rule; fit it again with `ganzoo judge RUN --fit`")
+    params = rule_params(card, rule)
+    if rule in CHAIN_RULES:
+        raise ContractError(f"the {rule!r} rule chooses among proposals; it does not accept single images")
     x = np.asarray(logits, np.float64)
     if rule in CLASS_RULES:
         if classes is None:
@@ -285,6 +288,60 @@ def accepted(logits, classes, card: dict, rule: str | None = None, rng=None) -> 
         keep = sigmoid(drs_f(x, params["max_logit"], params["gamma"], params.get("epsilon", 1e-6)))
         return rng.uniform(size=x.shape) < keep
     return x >= logit_of(params["threshold"])
+
+
+def rule_params(card: dict, rule: str) -> dict:
+    """A rule's fitted parameters from the judge's card, or a ContractError saying what to do."""
+    if rule not in RULES:
+        raise ContractError(f"unknown judge rule {rule!r}; choose one of {', '.join(RULES)}")
+    params = (card.get("rules") or {}).get(rule)
+    if params is None:
+        raise ContractError(f"this judge has no {rule!r} rule; fit it again with `ganzoo judge RUN --fit`")
+    return params
+
+
+def mh_chains(logits, rng) -> tuple[np.ndarray, float]:
+    """Metropolis-Hastings over G's proposals (Turner et al. 2019, independence sampler).
+
+    `logits` (chains, K): the calibrated logits of each chain's K proposals, in order. A
+    chain starts at its first proposal (G's own sample; the paper may start at a real image)
+    and moves to proposal k with probability min(1, exp(l_k - l_state)): with D calibrated,
+    D/(1 - D) = exp(l) estimates p_data/p_G, so the chain's stationary law is p_data as far as
+    D is right. Returns (each chain's final proposal index, the share of moves accepted).
+    """
+    x = np.asarray(logits, np.float64)
+    chains, k = x.shape
+    state = np.zeros(chains, np.int64)
+    current = x[:, 0].copy()
+    log_u = np.log(rng.uniform(size=(chains, k)))
+    moves = 0
+    for j in range(1, k):
+        move = log_u[:, j] < x[:, j] - current
+        state[move], current[move] = j, x[move, j]
+        moves += int(move.sum())
+    return state, moves / max(1, chains * (k - 1))
+
+
+def chain_inputs(fields: dict, n: int, chain_length: int, seed: int = 0, label: int | None = None) -> dict:
+    """G's inputs for `n` chains of `chain_length` proposals, chain after chain: chain i keeps
+    the class or categorical code plain sampling would give sample i (or `label`); every
+    other input is drawn afresh for each proposal."""
+    inputs = sample_inputs(fields, n * chain_length, seed, label)  # checks `label`
+    discrete = classes_of(fields)
+    if discrete is not None and label is None:
+        name, k = discrete
+        inputs[name] = np.repeat((np.arange(n) % k).astype(np.int32), chain_length)
+    return inputs
+
+
+def mh_sample(n: int, chain_length: int, draw) -> tuple[np.ndarray, float]:
+    """n samples by Metropolis-Hastings: `draw()` returns (images, calibrated logits) of the
+    n x chain_length proposals laid out chain after chain (`chain_inputs`) and `rng`.
+    Returns (images, samples per proposal drawn, i.e. 1 / chain_length)."""
+    images, logits, rng = draw()
+    state, _ = mh_chains(np.asarray(logits).reshape(n, chain_length), rng)
+    chosen = np.arange(n) * chain_length + state
+    return images[chosen], 1.0 / chain_length
 
 
 def drs_rng(seed: int, round_: int) -> np.random.Generator:

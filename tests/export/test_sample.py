@@ -223,13 +223,17 @@ def test_the_folder_carries_its_sampler_listed_in_the_manifest(judged):
 
 
 @pytest.mark.parametrize("variant", ["dcgan", "cgan"])
-@pytest.mark.parametrize("rule", ["class-share", "precision", "drs"])
+@pytest.mark.parametrize("rule", ["class-share", "precision", "drs", "mh"])
 def test_filtering_in_onnxruntime_keeps_what_the_python_judge_keeps(judged, variant, rule):
     model, judge, out = judged[variant]
     want, want_rate = judge.filter(model, 40, seed=2, rule=rule)
     got, rate = sampler.Exported(out).filtered(40, seed=2, rule=rule)
     assert rate == want_rate and 0 < rate < 1
     np.testing.assert_allclose(got, want, atol=1e-4)
+    if rule == "mh" and variant == "cgan":  # each chain keeps its label: the grid's columns stay classes
+        labels = np.arange(40) % helpers.NUM_CLASSES
+        proposals = contract.chain_inputs(model.input_fields, 40, 10, seed=2)
+        assert (proposals["label"].reshape(40, 10) == labels[:, None]).all()
 
 
 def test_sample_py_runs_alone_in_a_fresh_environment(judged, tmp_path):
@@ -264,6 +268,12 @@ def test_sample_py_runs_alone_in_a_fresh_environment(judged, tmp_path):
     assert f"the judge ({judge.rule}) accepted" in run.stdout
     kept = np.load(moved / "kept.npy")
     assert kept.shape == (16, 28, 28, 1) and judge.accept(kept, rule="class-share").mean() > 0.9
+    run = subprocess.run([str(python), "sample.py", "--n", "8", "--filter", "judge", "--rule", "mh", "--out",
+                          "mh.npy"], cwd=moved, capture_output=True, text=True)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "the judge (mh) accepted 10.0% of the samples drawn" in run.stdout
+    want, _ = sampler.Exported(out).filtered(8, rule="mh")
+    np.testing.assert_allclose(np.load(moved / "mh.npy"), want, atol=1e-6)
 
 
 def _png(samples):

@@ -176,7 +176,7 @@ def test_a_judge_saved_with_rules_loads_them(trained_dcgan, tmp_path):
     judge.save(tmp_path)
     loaded = Judge.load(tmp_path)
     assert loaded.rules == judge.rules and loaded.rule == judge.rule and loaded.classes_from == "label"
-    for rule in judge_lib.RULES:
+    for rule in set(judge_lib.RULES) - set(contract.CHAIN_RULES):  # mh accepts no single image
         rng = [np.random.default_rng(3) for _ in range(2)]
         np.testing.assert_array_equal(loaded.accept(fake, classes, rule, rng[0]),
                                       judge.accept(fake, classes, rule, rng[1]))  # fmt: skip
@@ -188,3 +188,57 @@ def test_a_class_rule_without_classes_is_refused(trained_dcgan):
     assert judge.rule == "real-quantile" and "class-share" not in judge.rules  # no classes given
     with pytest.raises(ZooError, match="needs each image's class"):
         Judge.from_discriminator(trained_dcgan).calibrate(real, fake, rule="class-share")
+
+
+class _Uniforms:
+    """A stand-in for numpy's Generator that hands out fixed uniforms."""
+
+    def __init__(self, values):
+        self.values = np.asarray(values, np.float64)
+
+    def uniform(self, size):
+        return self.values.reshape(size)
+
+
+def test_mh_moves_with_the_odds_ratio_computed_by_hand():
+    # Chain: l = [0, 1, -1, 2], u = [-, 0.5, 0.5, 0.5]. Move to 1: u < min(1, e^(1-0)) = 1, yes.
+    # Move to 2: u = 0.5 < e^(-1-1) = 0.135? no. Move to 3: u < min(1, e^(2-1)) = 1, yes.
+    state, moves = contract.mh_chains([[0.0, 1.0, -1.0, 2.0]], _Uniforms([[0.0, 0.5, 0.5, 0.5]]))
+    assert state.tolist() == [3] and moves == pytest.approx(2 / 3)
+    # The acceptance ratio itself: from l = 0 to l' = -1, accepted iff u < e^-1 = 0.3679.
+    assert contract.mh_chains([[0.0, -1.0]], _Uniforms([[0.0, 0.3678]]))[0].tolist() == [1]
+    assert contract.mh_chains([[0.0, -1.0]], _Uniforms([[0.0, 0.3680]]))[0].tolist() == [0]
+
+
+def test_mh_with_a_perfect_discriminator_samples_the_data_distribution():
+    # G proposes A and B half the time each; the data has 80% A. A perfect, calibrated D has
+    # odds p_data / p_G: logit log(0.8 / 0.5) for A, log(0.2 / 0.5) for B.
+    rng = np.random.default_rng(0)
+    kinds = rng.integers(0, 2, size=(20_000, 20))  # 1 is A
+    logits = np.where(kinds == 1, np.log(0.8 / 0.5), np.log(0.2 / 0.5))
+    state, _ = contract.mh_chains(logits, np.random.default_rng(1))
+    assert kinds[np.arange(20_000), state].mean() == pytest.approx(0.8, abs=0.01)
+    assert kinds[:, 0].mean() == pytest.approx(0.5, abs=0.01)  # what plain sampling gives
+
+
+def test_mh_is_a_rule_of_a_fitted_judge_and_samples_through_it():
+    model = helpers.fit_briefly(helpers.tiny("dcgan"))
+    real = helpers.structured_images(400, seed=3)
+    judge = Judge.from_discriminator(model)
+    judge.calibrate(real, model.generate(400, seed=4))
+    assert judge.rules["mh"] == {"chain_length": judge_lib.MH_CHAIN_LENGTH}
+    assert 0 < judge.info["acceptance"]["mh"]["moves"] < 1
+    images, rate = judge.filter(model, 12, seed=5, rule="mh")
+    assert images.shape == (12, 28, 28, 1) and rate == pytest.approx(0.1)
+    proposals = model.generate(120, inputs=contract.chain_inputs(model.input_fields, 12, 10, seed=5))
+    chosen = [np.flatnonzero(np.isclose(proposals, image, atol=1e-6).all(axis=(1, 2, 3))) for image in images]
+    assert all(len(c) and (c[0] // 10 == i) for i, c in enumerate(chosen))  # chain i's own proposal
+    with pytest.raises(ZooError, match="chooses among proposals"):
+        judge.accept(images, rule="mh")
+
+
+def test_auc_is_the_chance_a_real_image_outscores_a_generated_one():
+    assert judge_lib.auc(np.array([3.0, 4.0]), np.array([1.0, 2.0])) == 1.0
+    assert judge_lib.auc(np.array([1.0, 2.0]), np.array([3.0, 4.0])) == 0.0
+    # real 2 beats fake 1 and ties fake 2 (half), real 0 beats neither: (1 + 0.5 + 0) / 4.
+    assert judge_lib.auc(np.array([2.0, 0.0]), np.array([1.0, 2.0])) == pytest.approx(1.5 / 4)

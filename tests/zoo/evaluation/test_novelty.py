@@ -1,0 +1,53 @@
+"""Copies of training images are caught: nearest-neighbour distances and Meehan et al.'s C_T."""
+
+import numpy as np
+import pytest
+
+from zoo import presets
+from zoo.evaluation import novelty
+from zoo.evaluation.evaluate import Evaluator
+from zoo.evaluation.features import DomainClassifier
+
+
+def test_nearest_is_exact():
+    rng = np.random.default_rng(0)
+    references, queries = rng.normal(size=(3000, 16)), rng.normal(size=(200, 16))
+    distances, indices = novelty.nearest(queries, references, batch=64)
+    brute = np.linalg.norm(queries[:, None, :] - references[None, :, :], axis=-1)
+    np.testing.assert_array_equal(indices, brute.argmin(axis=1))
+    np.testing.assert_allclose(distances, brute.min(axis=1), rtol=1e-6)
+
+
+def test_mann_whitney_z_by_hand():
+    # samples [1, 4], held out [2, 3]: pairs where the sample is farther: 4>2, 4>3 -> U = 2 = mn/2.
+    assert novelty.mann_whitney_z(np.array([1.0, 4.0]), np.array([2.0, 3.0])) == 0.0
+    # samples all closer: U = 0, Z = -mn/2 / sqrt(mn(m+n+1)/12) = -2 / sqrt(5/3).
+    z = novelty.mann_whitney_z(np.array([0.1, 0.2]), np.array([2.0, 3.0]))
+    assert z == pytest.approx(-2 / np.sqrt(4 * 5 / 12))
+
+
+def test_c_t_flags_copies_and_passes_fresh_samples():
+    rng = np.random.default_rng(0)
+    train, held_out = rng.normal(size=(4000, 8)), rng.normal(size=(1000, 8))
+    copies = train[rng.choice(4000, 1000, replace=False)] + rng.normal(scale=0.01, size=(1000, 8))
+    fresh = rng.normal(size=(1000, 8))
+    copied, new = novelty.data_copying(train, held_out, copies), novelty.data_copying(train, held_out, fresh)
+    assert copied["c_t"] < -5 and copied["share_below_copy_threshold"] > 0.9
+    assert abs(new["c_t"]) < 2.5 and new["share_below_copy_threshold"] < 0.05
+    assert copied["cells_used"] >= 10
+
+
+@pytest.fixture(scope="module")
+def evaluator(fashion_mnist_dir):
+    return Evaluator("fashion_mnist", DomainClassifier.shipped("fashion_mnist"))
+
+
+def test_a_memorizing_generator_is_flagged_and_the_dcgan_preset_is_not(evaluator):
+    from zoo import data
+
+    memorized = data.real_images("fashion_mnist", "train", seed=3)[:2000]  # G that outputs training images
+    copied = evaluator.report(memorized)["novelty"]
+    assert copied["c_t"] < -5 and copied["share_below_copy_threshold"] > 0.5
+    samples = presets.locate("dcgan-fashion-mnist").model().generate(2000, seed=0)
+    fresh = evaluator.report(samples)["novelty"]
+    assert fresh["c_t"] > -3 and fresh["share_below_copy_threshold"] < 0.05
