@@ -132,6 +132,7 @@ def _parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--filter", choices=["judge"], help="keep only samples the run's judge accepts")
     sample.add_argument("--rule", choices=contract.RULES, help=RULE_HELP)
+    _refine_arguments(sample)
     sample.add_argument(
         "--code-sweep",
         action="store_true",
@@ -145,6 +146,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--filter", choices=["judge"], help="evaluate the judge-accepted samples")
     evaluate.add_argument("--rule", choices=contract.RULES, help=RULE_HELP)
     evaluate.add_argument("--seed", type=int, default=0)
+    _refine_arguments(evaluate)
     evaluate.add_argument("--inception-weights", type=Path, help="an InceptionV3 weights file (standard FID)")
     evaluate.add_argument(
         "--classifier",
@@ -292,6 +294,22 @@ def _needs_filter(args) -> None:
         raise ZooError("--rule chooses the judge's rule; it needs --filter judge")
 
 
+def _refine_arguments(parser) -> None:
+    refine = "move each z uphill on the judge's calibrated logit: Langevin steps (Che et al. 2020)"
+    parser.add_argument("--refine", type=int, metavar="STEPS", help=refine)
+    parser.add_argument("--step-size", type=float, default=0.01, help="with --refine: the Langevin step")
+    parser.add_argument("--noise", type=float, default=1.0, help="with --refine: noise scale (0: descent)")
+
+
+def _refinement(args):
+    """The refinement --refine asks for, or None."""
+    if args.refine is None:
+        return None
+    from zoo.evaluation.refine import Refinement
+
+    return Refinement(steps=args.refine, step_size=args.step_size, noise=args.noise)
+
+
 def _sample(args) -> int:
     _needs_filter(args)
     trained = _locate(args.run)
@@ -307,8 +325,15 @@ def _sample(args) -> int:
         samples = model.generate(rows * model.categorical_code, inputs=model.code_sweep(rows, args.seed))
     elif args.filter:
         judge = _judge_of(trained)
-        samples, rate = judge.filter(model, args.n, seed=args.seed, rule=args.rule)
+        refinement = _refinement(args)
+        samples, rate = judge.filter(model, args.n, seed=args.seed, rule=args.rule, refinement=refinement)
         print(f"the judge ({args.rule or judge.rule}) accepted {rate:.1%} of the samples drawn")
+    elif args.refine is not None:
+        from zoo.evaluation.refine import refine_inputs
+
+        drawn = model.sample_inputs(args.n, args.seed)
+        inputs = refine_inputs(model, _judge_of(trained), drawn, _refinement(args), args.seed)
+        samples = model.generate(args.n, inputs=inputs)
     else:
         samples = model.generate(args.n, seed=args.seed)
     contract.save_samples(args.out, samples, cols=model.grid_columns)
@@ -355,9 +380,10 @@ def _eval(args) -> int:
     source = trained.source
     extractor = extractor_for(source.name, args.inception_weights, source.spec.image_shape, args.classifier)
     model = trained.model()
-    judge = _judge_of(trained) if args.filter else None
+    judge = _judge_of(trained) if args.filter or args.refine is not None else None
     evaluator = Evaluator(source, extractor, prior=getattr(extractor, "info", {}).get("class_prior"))
-    report = evaluate(model, evaluator, args.n, seed=args.seed, judge=judge, rule=args.rule)
+    report = evaluate(model, evaluator, args.n, seed=args.seed, judge=judge if args.filter else None,
+                      rule=args.rule, refinement=_refinement(args), energy=judge, novelty=True)  # fmt: skip
     print(table(report))
     if trained.kind == "run":  # a preset's figures live on its card, written once
         name = "eval-judge.json" if args.filter else "eval.json"

@@ -161,7 +161,7 @@ def test_a_run_becomes_a_preset_that_every_command_takes(tmp_path, fashion_mnist
     before = sorted(p.name for p in preset.rglob("*"))
     assert main(["eval", str(preset), "--n", "300"]) == 0
     out = capsys.readouterr().out
-    assert "label_accuracy" in out and "frechet_distance" in out
+    assert "label_accuracy" in out and "frechet_distance" in out and "data-copying C_T" in out
     assert sorted(p.name for p in preset.rglob("*")) == before  # a preset's figures stay on its card
     assert "is a preset; give the export folder" in one_line_error(capsys, ["export", str(preset)])
     old = json.loads((preset / "metadata.json").read_text())

@@ -5,6 +5,8 @@ compared with A; the floor is B compared with A: what a perfect generator would 
 with the same sample sizes, so every figure has a reference to be read against.
 """
 
+import dataclasses
+
 import numpy as np
 
 from zoo import data
@@ -104,14 +106,15 @@ class Evaluator:
         path = Path(data_dir()) / "ganzoo" / "features" / name
         if path.is_file():
             try:
-                return np.load(path)
+                return np.load(path, allow_pickle=False)
             except (OSError, ValueError):  # a damaged cache: computed again below
                 pass
         features, _ = self.extractor(data.real_images(self.source, "train"))
         contract.write_atomically(path, lambda tmp: np.save(tmp, features))
         return features
 
-    def report(self, images: np.ndarray, labels: np.ndarray | None = None, with_novelty: bool = True) -> dict:
+    def report(self, images: np.ndarray, labels: np.ndarray | None = None,
+               with_novelty: bool = False) -> dict:  # fmt: skip
         """{"samples": figures, "real_floor": figures, "n": ..., "extractor": ...}; with the
         samples' labels, "label_accuracy" beside the classifier's own accuracy on real images."""
         report = {
@@ -138,21 +141,31 @@ def evaluate(
     judge=None,
     consistency_per_code: int = 500,
     rule: str | None = None,
+    refinement=None,
+    energy=None,
+    novelty: bool = False,
 ) -> dict:
-    """What `ganzoo eval` reports for a trained GAN: `n` samples drawn with `seed` (kept by
-    `judge` under `rule`, its own by default, when given), scored against the real floor;
-    label accuracy for class-conditional models (labels cycle through the classes), code
-    consistency for a categorical code."""
+    """What `ganzoo eval` reports for a trained GAN: `n` samples drawn with `seed` (refined
+    on `energy`'s logit with a `zoo.evaluation.refine.Refinement`, then kept by `judge`
+    under `rule`, its own by default, when given), scored against the real floor; label
+    accuracy for class-conditional models (labels cycle through the classes), code
+    consistency for a categorical code; with `novelty`, whether the samples are new
+    (`Evaluator.novelty`, which extracts the whole training split once)."""
     labels = None
     if judge is not None:
         rule = rule or judge.rule
-        samples, acceptance = judge.filter(model, n, seed=seed, rule=rule)
+        samples, acceptance = judge.filter(model, n, seed=seed, rule=rule, refinement=refinement)
     else:
         inputs = model.sample_inputs(n, seed)
+        if refinement is not None:
+            from zoo.evaluation.refine import refine_inputs
+
+            inputs = refine_inputs(model, energy, inputs, refinement, seed)
         samples, acceptance = model.generate(n, inputs=inputs), None
         labels = inputs.get("label")
-    report = evaluator.report(samples, labels)
-    report.update(seed=seed, filter=None if judge is None else f"judge ({rule})", acceptance_rate=acceptance)
+    report = evaluator.report(samples, labels, with_novelty=novelty)
+    report.update(seed=seed, filter=None if judge is None else f"judge ({rule})", acceptance_rate=acceptance,
+                  refinement=None if refinement is None else dataclasses.asdict(refinement))  # fmt: skip
     if model.codes and "code_cat" in model.codes and evaluator.extractor(samples[:1])[1] is not None:
         report["code_consistency"] = code_consistency(model, evaluator.extractor, consistency_per_code, seed)
     return report

@@ -283,9 +283,9 @@ class Judge:
         }
         # MH accepts no image alone: one sample per chain, and the share of moves its chains
         # make over held-out generated images.
-        chains = len(l_fake[1::2]) // MH_CHAIN_LENGTH
-        _, moves = contract.mh_chains(l_fake[1::2][: chains * MH_CHAIN_LENGTH].reshape(chains, -1),
-                                      contract.drs_rng(0, 0))  # fmt: skip
+        chains = len(l_fake[1::2]) // MH_CHAIN_LENGTH  # none at all for a tiny held-out set
+        proposals = l_fake[1::2][: chains * MH_CHAIN_LENGTH].reshape(chains, MH_CHAIN_LENGTH)
+        _, moves = contract.mh_chains(proposals, contract.drs_rng(0, 0))
         self.info["acceptance"]["mh"] = {"generated": 1.0 / MH_CHAIN_LENGTH, "moves": moves}
         self.info["held_out_real_acceptance"] = self.info["acceptance"][self.rule]["real"]
         self.info["held_out_fake_acceptance"] = self.info["acceptance"][self.rule]["generated"]
@@ -356,18 +356,26 @@ class Judge:
             raise ZooError(str(e)) from e
 
     def filter(
-        self, model: AdversarialModel, n: int, seed: int = 0, max_draws: int = 50, rule: str | None = None
-    ) -> tuple[np.ndarray, float]:
+        self, model: AdversarialModel, n: int, seed: int = 0, max_draws: int = 50, rule: str | None = None,
+        refinement=None,
+    ) -> tuple[np.ndarray, float]:  # fmt: skip
         """Rejection sampling with the calibrated judge: draws rounds of max(n, 256) samples
         (round r from seed seed + 1000 r, as the exported sampler does), keeps those accepted,
-        until n are kept. Returns (images, acceptance rate)."""
+        until n are kept. With a `zoo.evaluation.refine.Refinement`, each round's samples are
+        refined on this judge's logit before it judges them. Returns (images, acceptance rate)."""
 
         rule = rule or self.rule
         if rule in contract.CHAIN_RULES:
+            if refinement is not None:
+                raise ZooError(f"the {rule!r} rule chooses among G's own proposals; drop --refine")
             return self._mh_sample(model, n, seed)
 
         def draw(round_: int) -> tuple[np.ndarray, np.ndarray]:
             inputs = model.sample_inputs(max(n, 256), seed=seed + 1000 * round_)
+            if refinement is not None:
+                from zoo.evaluation.refine import refine_inputs
+
+                inputs = refine_inputs(model, self, inputs, refinement, seed + 1000 * round_)
             batch = model.generate(len(inputs["z"]), inputs=inputs)
             return batch, self.accept(batch, inputs.get("label"), rule, contract.drs_rng(seed, round_))
 

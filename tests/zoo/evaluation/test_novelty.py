@@ -46,8 +46,8 @@ def test_a_memorizing_generator_is_flagged_and_the_dcgan_preset_is_not(evaluator
     from zoo import data
 
     memorized = data.real_images("fashion_mnist", "train", seed=3)[:2000]  # G that outputs training images
-    copied = evaluator.report(memorized)["novelty"]
+    copied = evaluator.report(memorized, with_novelty=True)["novelty"]
     assert copied["c_t"] < -5 and copied["share_below_copy_threshold"] > 0.5
     samples = presets.locate("dcgan-fashion-mnist").model().generate(2000, seed=0)
-    fresh = evaluator.report(samples)["novelty"]
+    fresh = evaluator.report(samples, with_novelty=True)["novelty"]
     assert fresh["c_t"] > -3 and fresh["share_below_copy_threshold"] < 0.05
