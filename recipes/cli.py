@@ -147,6 +147,8 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--rule", choices=contract.RULES, help=RULE_HELP)
     evaluate.add_argument("--seed", type=int, default=0)
     _refine_arguments(evaluate)
+    skip = "skip the nearest-training-image figures (they extract the training split once)"
+    evaluate.add_argument("--no-novelty", action="store_true", help=skip)
     evaluate.add_argument("--inception-weights", type=Path, help="an InceptionV3 weights file (standard FID)")
     evaluate.add_argument(
         "--classifier",
@@ -382,8 +384,9 @@ def _eval(args) -> int:
     model = trained.model()
     judge = _judge_of(trained) if args.filter or args.refine is not None else None
     evaluator = Evaluator(source, extractor, prior=getattr(extractor, "info", {}).get("class_prior"))
-    report = evaluate(model, evaluator, args.n, seed=args.seed, judge=judge if args.filter else None,
-                      rule=args.rule, refinement=_refinement(args), energy=judge, novelty=True)  # fmt: skip
+    kept_by = judge if args.filter else None
+    report = evaluate(model, evaluator, args.n, seed=args.seed, judge=kept_by, rule=args.rule,
+                      refinement=_refinement(args), energy=judge, novelty=not args.no_novelty)  # fmt: skip
     print(table(report))
     if trained.kind == "run":  # a preset's figures live on its card, written once
         name = "eval-judge.json" if args.filter else "eval.json"
