@@ -16,6 +16,10 @@ from zoo.presets import locate
 OFFLINE = ("fashion_mnist", "noto_emoji")
 OTHER = [name for name, recipe in recipes.RECIPES.items() if recipe.dataset not in OFFLINE]
 EXAMPLES = 64
+# Exported in full here; the other recipes' networks are the same builders at the same sizes,
+# whose export parity tests/zoo/models/variants/ checks for every variant (test_common.py) and at
+# 28 to 128 px, in gray and colour (test_sizes.py).
+EXPORTED = {"cgan-mnist", "infogan-mnist", "dcgan-celeba-64", "wgan-gp-cifar10"}
 # Any tfds dataset with an image feature: one of variable-sized photos with a train split only.
 ANY_TFDS = "cats_vs_dogs"
 
@@ -50,7 +54,8 @@ def mock_data_dir(tmp_path_factory):
 
 def test_every_recipe_off_fashion_mnist_is_covered():
     assert {recipes.RECIPES[r].dataset for r in OTHER} == {"mnist", "cifar10", "celeb_a"}
-    assert len(OTHER) >= 10
+    assert len(OTHER) >= 10 and set(OTHER) >= EXPORTED
+    assert {recipes.RECIPES[r].dataset for r in EXPORTED} == {"mnist", "cifar10", "celeb_a"}
 
 
 @pytest.mark.parametrize("name", OTHER)
@@ -62,13 +67,16 @@ def test_recipe_trains_and_exports_on_mock_data(name, mock_data_dir, tmp_path, m
     )
     with tfds.testing.mock_data(num_examples=EXAMPLES, data_dir=str(mock_data_dir)):
         spec = data.source_of(recipe).spec
-        summary = recipes.run(recipe, tmp_path, verbose=0)
+        summary = recipes.run(recipe, tmp_path, verbose=0, export=name in EXPORTED)
     assert summary["generator_steps"] == 2 and summary["stopped_by"] == "epochs"
     assert summary["judge"]["calibration_size"] > 0
     model = locate(tmp_path).model()
     assert model.image_shape == spec.image_shape and model.num_classes == (
         spec.num_classes if model.conditional else None
     )
+    if name not in EXPORTED:
+        assert not (tmp_path / "export").exists()
+        return
     manifest = json.loads((tmp_path / "export" / "manifest.json").read_text())
     assert manifest["image_shape"] == list(spec.image_shape) and manifest["variant"] == recipe.variant
     for network in ("generator", "discriminator", "judge"):
