@@ -42,7 +42,11 @@ def sample_inputs(manifest: dict, n: int, seed: int = 0, label: int | None = Non
     exported generator's inputs."""
     if not contract.is_integer(n) or n < 1:
         raise ContractError(f"the number of samples must be a positive integer, got {n!r}")
-    drawn = contract.sample_inputs(manifest, n, seed, label)
+    return _as_generator_inputs(manifest, contract.sample_inputs(manifest, n, seed, label))
+
+
+def _as_generator_inputs(manifest: dict, drawn: dict) -> dict[str, np.ndarray]:
+    """Drawn inputs as the exported generator takes them: each of its inputs, in its dtype."""
     inputs = {}
     for spec in contract.network(manifest, "generator")["inputs"]:
         if spec["name"] not in drawn:
@@ -120,8 +124,7 @@ class Exported:
         if rule in contract.CHAIN_RULES:
             length = int(contract.rule_params(card, rule)["chain_length"])
             drawn = contract.chain_inputs(self.manifest, n, length, seed, label)
-            inputs = sample_inputs(self.manifest, n * length, seed, label)  # the network's dtypes
-            inputs = {name: np.asarray(drawn[name], dtype=value.dtype) for name, value in inputs.items()}
+            inputs = _as_generator_inputs(self.manifest, drawn)
 
             def proposals():
                 images = self.generate(inputs)

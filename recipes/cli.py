@@ -252,7 +252,6 @@ def _train(args) -> int:
         init_from=_locate(args.from_preset) if args.from_preset else None,
         export=not args.no_export,
     )
-    options.check_applies_to(recipe)  # before the options are used
     verbose = "auto" if sys.stdout.isatty() else 2  # a line per epoch in logs, not a bar
     summary = trainer.run(recipe, run_dir, dataclasses.replace(options, verbose=verbose))
     if isinstance(recipe, ClassifierRecipe):

@@ -9,7 +9,6 @@ against the recipe. An option that does not apply to a recipe is refused, never 
 
 import dataclasses
 import os
-from pathlib import Path
 
 from recipes import scale
 from recipes.recipe import ClassifierRecipe, Recipe
@@ -95,7 +94,7 @@ def resolve(options: RunOptions, recipe: Recipe) -> Resolved:
         raise ZooError("XLA cannot compile the cross-worker collectives on CPU; train without --jit")
     init_from = options.init_from
     if init_from is not None and not isinstance(init_from, presets.Trained):
-        init_from = presets.locate(Path(init_from) if Path(init_from).exists() else str(init_from))
+        init_from = presets.locate(init_from)
     if init_from is not None:
         for key in ("variant", "dataset"):
             if init_from.recipe.get(key) != getattr(recipe, key):

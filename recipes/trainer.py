@@ -93,8 +93,8 @@ def run(recipe: Recipe | ClassifierRecipe, run_dir: str | os.PathLike, options: 
     does not apply to the recipe is refused.
     """
     options = options or RunOptions(**option_values)
-    options.check_applies_to(recipe)
     if isinstance(recipe, ClassifierRecipe):
+        options.check_applies_to(recipe)  # a GAN recipe's options are checked as they are resolved
         return train_classifier(recipe, run_dir, verbose=options.verbose)
     return train(recipe, run_dir, options)
 

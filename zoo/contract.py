@@ -35,6 +35,8 @@ class ContractError(Exception):
 
 
 def is_integer(value) -> bool:
+    """True for Python and NumPy integers, False for bools: what a count, seed, epoch or
+    label must be."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 

@@ -1,20 +1,13 @@
 """The project's own error type: raised for bad input, printed by the CLI as one line.
 
-Also the two small pieces every entry point uses to build those errors, kept here because
-this module loads no TensorFlow (the ONNX sampler needs them too).
+Also `first_line`, which every entry point uses to build those errors (this module loads
+no TensorFlow). Whether a value is an integer is the deployment contract's
+`zoo.contract.is_integer`.
 """
-
-import numbers
 
 
 class ZooError(Exception):
     """A user-facing error; its message says what was wrong and what to do instead."""
-
-
-def is_integer(value) -> bool:
-    """True for Python and NumPy integers, False for bools: what a count, seed, epoch or
-    label must be."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def first_line(error: BaseException) -> str:

@@ -247,10 +247,11 @@ def upgrade(old_dir: str | Path) -> Trained:
     for name, expected in old_card["files"].items():
         if not (old_dir / name).is_file() or sha256(old_dir / name) != expected:
             raise ZooError(f"{old_dir / name} is missing or does not match its sha256; {advice}")
-    saving.gan_class(read_json_object(old_dir / "model.json", advice), old_dir / "model.json")
+    old_config = read_json_object(old_dir / "model.json", advice)
+    saving.gan_class(old_config, old_dir / "model.json")
     with staged_folder(old_dir, replace=True) as staging:
-        old_config = read_json_object(old_dir / "model.json", advice)
-        write_json(staging / saving.CONFIG, saving.model_config(old_config))
+        config = saving.model_config(old_config)
+        write_json(staging / saving.CONFIG, config)
         shutil.copyfile(old_dir / "config.json", staging / RECIPE)
         for name in saving.WEIGHTS.values():
             shutil.copyfile(old_dir / name, staging / name)
@@ -258,7 +259,6 @@ def upgrade(old_dir: str | Path) -> Trained:
             shutil.copytree(old_dir / "judge", staging / "judge")
         card = {k: v for k, v in old_card.items() if k not in ("format", "files")}
         write_json(staging / CARD, card)
-        config = read_json_object(staging / saving.CONFIG, advice)
         model = keras.saving.deserialize_keras_object(config, safe_mode=True)  # for its parameter counts
         converted = {"from": OLD_FORMAT, "sha256_checked": sorted(old_card["files"])}
         write_json(staging / saving.METADATA, saving.metadata(model, staging, converted=converted))

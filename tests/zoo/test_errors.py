@@ -1,6 +1,7 @@
 import numpy as np
 
-from zoo.errors import first_line, is_integer
+from zoo.contract import is_integer
+from zoo.errors import first_line
 
 
 def test_is_integer_takes_python_and_numpy_integers_but_not_bools_or_floats():

@@ -76,7 +76,7 @@ class Evaluator:
         return figures(self.reference_features, features, logits, self.prior, labels)
 
     def novelty(self, images: np.ndarray) -> dict | None:
-        """`zoo.evaluation.novelty.data_copying` of samples against the training split, with
+        """`zoo.evaluation.novelty.TrainingSet.data_copying` of samples against the training split, with
         the whole reference split as the held-out real images; None when the source has no
         split apart from its training images."""
         if self.source.reference_split == "train":

@@ -83,8 +83,3 @@ class TrainingSet:
             "samples_distance": d_samples,
         }
 
-
-def data_copying(train: np.ndarray, held_out: np.ndarray, samples: np.ndarray, cells: int = CELLS,
-                 seed: int = 0) -> dict:  # fmt: skip
-    """`TrainingSet(train, held_out, cells, seed).data_copying(samples)`: for one comparison."""
-    return TrainingSet(train, held_out, cells, seed).data_copying(samples)

@@ -5,7 +5,8 @@ import numpy as np
 import tensorflow as tf
 
 from zoo import contract, multi_worker
-from zoo.errors import ZooError, is_integer
+from zoo.contract import is_integer
+from zoo.errors import ZooError
 from zoo.models import losses, tricks
 
 

@@ -11,8 +11,8 @@ import numpy as np
 import tensorflow as tf
 
 from zoo import contract, multi_worker
-from zoo.contract import publish
-from zoo.errors import ZooError, first_line, is_integer
+from zoo.contract import is_integer, publish
+from zoo.errors import ZooError, first_line
 from zoo.files import write_json
 
 

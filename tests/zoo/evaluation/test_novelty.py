@@ -31,7 +31,8 @@ def test_c_t_flags_copies_and_passes_fresh_samples():
     train, held_out = rng.normal(size=(4000, 8)), rng.normal(size=(1000, 8))
     copies = train[rng.choice(4000, 1000, replace=False)] + rng.normal(scale=0.01, size=(1000, 8))
     fresh = rng.normal(size=(1000, 8))
-    copied, new = novelty.data_copying(train, held_out, copies), novelty.data_copying(train, held_out, fresh)
+    training_set = novelty.TrainingSet(train, held_out)
+    copied, new = training_set.data_copying(copies), training_set.data_copying(fresh)
     assert copied["c_t"] < -5 and copied["share_below_copy_threshold"] > 0.9
     assert abs(new["c_t"]) < 2.5 and new["share_below_copy_threshold"] < 0.05
     assert copied["cells_used"] >= 10
