@@ -15,12 +15,14 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import tensorflow as tf
+import tf2onnx
 
-from export import onnx_gather, onnx_phases
+from export import onnx_gather, onnx_gradients, onnx_phases
 from export import sample as standalone_sampler
 from export import web as web_page
 from zoo import contract, presets
 from zoo.errors import ZooError
+from zoo.evaluation import refine
 from zoo.files import staged_folder
 from zoo.models import saving
 from zoo.models.adversarial import AdversarialModel, feed
@@ -119,17 +121,7 @@ def write_onnx(network, inputs, outputs, path: Path, rewrite: bool = True) -> di
     # Keras reads [spec] as one input and [[spec, spec, ...]] as a model of several.
     signature = signature if len(signature) == 1 else [signature]
     network.export(str(path), format="onnx", input_signature=signature, opset_version=OPSET, verbose=False)
-    graph_model = onnx.load(str(path))
-    graph = graph_model.graph
-    # tf2onnx names outputs after TF tensors ("Identity:0"); give them the contract's names.
-    for value, spec in zip(graph.output, outputs, strict=True):
-        old, new = value.name, spec["name"]
-        for node in graph.node:
-            node.output[:] = [new if o == old else o for o in node.output]
-            node.input[:] = [new if i == old else i for i in node.input]
-        value.name = new
-    for value in [*graph.input, *graph.output]:
-        value.type.tensor_type.shape.dim[0].dim_param = "batch"
+    graph_model = _contract_names(onnx.load(str(path)), outputs)
     rewritten = {}
     if rewrite:
         graph_model, phases = onnx_phases.rewrite(graph_model)
@@ -138,6 +130,57 @@ def write_onnx(network, inputs, outputs, path: Path, rewrite: bool = True) -> di
     onnx.checker.check_model(graph_model, full_check=True)
     onnx.save(graph_model, str(path))
     return rewritten
+
+
+def _contract_names(graph_model: onnx.ModelProto, outputs: list[dict]) -> onnx.ModelProto:
+    """The converter names outputs after TF tensors ("Identity:0"): give them the contract's
+    names, and call the batch dimension "batch"."""
+    graph = graph_model.graph
+    for value, spec in zip(graph.output, outputs, strict=True):
+        old, new = value.name, spec["name"]
+        for node in graph.node:
+            node.output[:] = [new if o == old else o for o in node.output]
+            node.input[:] = [new if i == old else i for i in node.input]
+        value.name = new
+    for value in [*graph.input, *graph.output]:
+        value.type.tensor_type.shape.dim[0].dim_param = "batch"
+    return graph_model
+
+
+def refine_module(model: AdversarialModel, judge) -> tuple[tf.Module, list, list]:
+    """The refinement graph (`zoo.evaluation.refine.energy`) of the exported G and judge: a
+    module holding both networks and the graph as `serve`, input specs, output specs."""
+    module = tf.Module()
+    module.generator = float32_copy(model.sampling_generator)
+    module.scorer = float32_copy(judge.scorer)
+    inputs = [_spec(t.name, t.dtype, t.shape[1:]) for t in module.generator.inputs]
+    outputs = [_spec("gradient", "float32", inputs[0]["shape"][1:]), _spec("logit", "float32", [])]
+    energy = refine.energy(module.generator, module.scorer, judge.temperature, judge.bias)
+    module.serve = tf.function(energy, input_signature=_signature(inputs))
+    return module, inputs, outputs
+
+
+def write_refine(module: tf.Module, inputs, outputs, folder: Path) -> None:
+    """refine/ (a SavedModel whose serving signature is the graph) and refine.onnx, the
+    gradient ops the converter lacks written in ONNX (`export.onnx_gradients`).
+
+    Raises ZooError naming any op that is still not ONNX."""
+    tf.saved_model.save(module, str(folder / "refine"), signatures=module.serve.get_concrete_function())
+    converted, _ = tf2onnx.convert.from_function(
+        module.serve,
+        input_signature=_signature(inputs),
+        opset=OPSET,
+        custom_op_handlers=dict(onnx_gradients.HANDLERS),  # the converter adds to the dict it is given
+    )
+    missing = onnx_gradients.unsupported(converted)
+    if missing:
+        raise ZooError(
+            f"refine: the ONNX converter has no form for the TensorFlow ops {', '.join(missing)} in the "
+            "gradient through G and the judge; export with --no-refine to leave refinement out"
+        )
+    graph_model = _contract_names(converted, outputs)
+    onnx.checker.check_model(graph_model, full_check=True)
+    onnx.save(graph_model, str(folder / "refine.onnx"))
 
 
 def _parity_inputs(model: AdversarialModel, name: str, inputs: list[dict], seed: int = 0) -> list[np.ndarray]:
@@ -156,7 +199,9 @@ def _keras_outputs(network, inputs, outputs, arrays) -> dict[str, np.ndarray]:
     return {name: value.numpy() for name, value in served.items()}
 
 
-def _max_diffs(inputs, outputs, folder: Path, name: str, arrays, reference) -> dict[str, float]:
+def _max_diffs(
+    inputs, outputs, folder: Path, name: str, arrays, reference, single_reference
+) -> dict[str, float]:
     session = ort.InferenceSession(str(folder / f"{name}.onnx"), providers=["CPUExecutionProvider"])
     names = [o["name"] for o in outputs]
     onnx_out = session.run(names, {s["name"]: a for s, a in zip(inputs, arrays, strict=True)})
@@ -172,7 +217,7 @@ def _max_diffs(inputs, outputs, folder: Path, name: str, arrays, reference) -> d
             diffs["saved_model"], float(np.max(np.abs(saved_out[spec["name"]].numpy() - want)))
         )
     for got, spec in zip(single, outputs, strict=True):
-        want = reference[spec["name"]][:1]
+        want = single_reference[spec["name"]]  # not reference[:1]: a minibatch D scores an image by its batch
         diffs["onnx_batch_1"] = max(diffs["onnx_batch_1"], float(np.max(np.abs(got - want))))
     return diffs
 
@@ -240,10 +285,18 @@ def _write_sampler(folder: Path) -> None:
 
 
 def export_model(
-    model: AdversarialModel, out_dir: str | Path, *, replace: bool = False, judge=None, web: bool = False
+    model: AdversarialModel,
+    out_dir: str | Path,
+    *,
+    replace: bool = False,
+    judge=None,
+    web: bool = False,
+    with_refine: bool = True,
 ) -> dict:
     """Exports G and D of `model` (and a `zoo.evaluation.judge.Judge`) to `out_dir`; returns the manifest.
 
+    With a judge, the folder also holds the refinement graph (`refine`: G's inputs -> the
+    gradient of the energy in z and the calibrated logit) unless `with_refine` is False.
     Raises ZooError, leaving nothing behind, when `out_dir` exists (unless `replace`)
     or when an exported network differs from Keras by more than PARITY_TOLERANCE (G's int8
     LiteRT file: TFLITE_INT8_TOLERANCE). With `web`,
@@ -254,12 +307,13 @@ def export_model(
             web_page.copy_page(staging)
         _write_sampler(staging)
         networks, parity, scales = {}, {}, {}
-        for name, (network, inputs, outputs) in _network_io(model, judge).items():
-            _write_saved_model(network, inputs, outputs, staging / name)
-            rewritten = write_onnx(network, inputs, outputs, staging / f"{name}.onnx")
-            arrays = _parity_inputs(model, name, inputs)
-            reference = _keras_outputs(network, inputs, outputs, arrays)
-            diffs = _max_diffs(inputs, outputs, staging, name, arrays, reference)
+
+        def check(name, inputs, outputs, arrays, reference_of) -> tuple[dict, dict]:
+            """max |exported - reference_of(arrays)| per runtime, at the parity batch and at
+            batch 1, and the reference; raises ZooError past the tolerance."""
+            reference = reference_of(arrays)
+            single = reference_of([a[:1] for a in arrays])
+            diffs = _max_diffs(inputs, outputs, staging, name, arrays, reference, single)
             worst = max(diffs.values())
             scales[name] = max(1.0, *(float(np.max(np.abs(v))) for v in reference.values()))
             if not worst <= PARITY_TOLERANCE * scales[name]:  # also catches NaN
@@ -267,6 +321,23 @@ def export_model(
                     f"{name}: exported outputs differ from Keras by {worst:.3g} "
                     f"(tolerance {PARITY_TOLERANCE * scales[name]:g}); nothing was written"
                 )
+            return diffs, reference
+
+        def entry(name, inputs, outputs, **extra) -> dict:
+            files = {"saved_model": name, "signature": "serving_default", "onnx": f"{name}.onnx"}
+            return {**files, "inputs": inputs, "outputs": outputs, **extra}
+
+        for name, (network, inputs, outputs) in _network_io(model, judge).items():
+            _write_saved_model(network, inputs, outputs, staging / name)
+            rewritten = write_onnx(network, inputs, outputs, staging / f"{name}.onnx")
+            arrays = _parity_inputs(model, name, inputs)
+            diffs, reference = check(
+                name,
+                inputs,
+                outputs,
+                arrays,
+                lambda a, n=network, i=inputs, o=outputs: _keras_outputs(n, i, o, a),
+            )
             lite = {}
             if name == "generator":
                 lite, lite_diffs = _write_tflite(inputs, outputs, staging, name, arrays, reference)
@@ -277,15 +348,23 @@ def export_model(
                     f"{name}_max_abs_diff": lite_diffs["tflite_dynamic_int8"],
                 }
             parity[name] = {f"{k}_max_abs_diff": v for k, v in diffs.items()}
-            networks[name] = {
-                "saved_model": name,
-                "signature": "serving_default",
-                "onnx": f"{name}.onnx",
-                "inputs": inputs,
-                "outputs": outputs,
-                **lite,
-                **({"onnx_rewrite": rewritten} if rewritten else {}),
-            }
+            networks[name] = entry(
+                name, inputs, outputs, **lite, **({"onnx_rewrite": rewritten} if rewritten else {})
+            )
+        if judge is not None and with_refine:
+            module, inputs, outputs = refine_module(model, judge)
+            arrays = _parity_inputs(model, "refine", inputs)
+            gradient = refine.energy_gradient(model, judge)
+
+            def reference_of(arrays):  # the gradient Python's refinement takes, on the trained networks
+                named = {spec["name"]: a for spec, a in zip(inputs, arrays, strict=True)}
+                return {k: v.numpy() for k, v in gradient(named).items()}
+
+            with refine.without_remapping():
+                write_refine(module, inputs, outputs, staging)
+                diffs, _ = check("refine", inputs, outputs, arrays, reference_of)
+            parity["refine"] = {f"{k}_max_abs_diff": v for k, v in diffs.items()}
+            networks["refine"] = entry("refine", inputs, outputs)
         manifest = contract.manifest(
             model.input_fields,
             variant=getattr(type(model), "variant_name", type(model).__name__),
@@ -312,6 +391,7 @@ def export_trained(
     *,
     replace: bool = False,
     web: bool = False,
+    with_refine: bool = True,
 ) -> dict:
     """Exports a trained GAN, with its judge, to `out_dir`; `trained` is a run or preset
     (`zoo.presets.locate`), and a run's default `out_dir` is `RUN/export`."""
@@ -320,4 +400,7 @@ def export_trained(
     if out_dir is None and trained.kind != "run":
         raise ZooError(f"{trained.path} is a preset; give the export folder")
     out_dir = out_dir or trained.path / "export"
-    return export_model(trained.model(), out_dir, replace=replace, judge=trained.judge(), web=web)
+    judge = trained.judge()
+    return export_model(
+        trained.model(), out_dir, replace=replace, judge=judge, web=web, with_refine=with_refine
+    )

@@ -5,10 +5,13 @@ Every export folder carries this file, `contract.py` (the deployment contract,
 requirements.txt (numpy, onnxruntime, pillow); `ganzoo-onnx-sample` runs this same file.
 It reads manifest.json, verifying every listed file's sha256; draws G's inputs as the
 contract defines them (the zoo draws its own the same way); runs generator.onnx; with
-`--filter judge`, keeps the samples that judge.onnx accepts under one of the judge's rules;
-and writes a PNG grid or a .npy array atomically.
+`--refine STEPS`, moves each z by Langevin steps on the judge's calibrated logit (refine.onnx
+gives the gradient, `contract.langevin` takes the steps); with `--filter judge`, keeps the
+samples that judge.onnx accepts under one of the judge's rules; and writes a PNG grid or a
+.npy array atomically.
 
-    python sample.py [EXPORT] --n 64 --out grid.png [--seed 0] [--label K] [--filter judge [--rule R]]
+    python sample.py [EXPORT] --n 64 --out grid.png [--seed 0] [--label K] [--refine STEPS]
+                     [--filter judge [--rule R]]
 
 EXPORT defaults to the folder this file is in. Only the standard library, numpy,
 onnxruntime, PIL and the contract are imported (a test checks the source).
@@ -114,14 +117,29 @@ class Exported:
             return np.argmax(self._run("classifier", {"image": images.astype(np.float32)}), axis=-1)
         return None
 
+    def refined(self, inputs: dict[str, np.ndarray], steps: int, seed: int = 0,
+                step_size: float = contract.REFINE_STEP_SIZE, noise: float = contract.REFINE_NOISE,
+                bound: float = contract.REFINE_BOUND) -> dict[str, np.ndarray]:  # fmt: skip
+        """`inputs` with z moved by `steps` Langevin steps on the judge's calibrated logit, as
+        `zoo.evaluation.refine.refine_inputs` moves them (refine.onnx's gradient)."""
+        return contract.langevin(inputs, self.energy_gradient, steps, step_size, noise, bound, seed)
+
+    def energy_gradient(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        """dE/dz for G's inputs (refine.onnx's `gradient`), E = ||z||^2 / 2 - calibrated logit."""
+        if "refine" not in self.manifest:
+            raise ContractError(f"{self.dir} was exported without the refinement graph; drop --refine")
+        return self._run("refine", _as_generator_inputs(self.manifest, inputs), "gradient")
+
     def filtered(self, n: int, seed: int = 0, label: int | None = None, rule: str | None = None,
-                 max_draws: int = 50) -> tuple[np.ndarray, float]:  # fmt: skip
+                 max_draws: int = 50, refine: dict | None = None) -> tuple[np.ndarray, float]:  # fmt: skip
         """n samples the judge accepts, drawn in rounds of max(n, 256) (round r from seed
-        seed + 1000 r, as `zoo.evaluation.judge.Judge.filter` draws them); returns (images,
-        acceptance rate)."""
+        seed + 1000 r, as `zoo.evaluation.judge.Judge.filter` draws them), each round refined
+        first with `refine` (`refined`'s options) when given; returns (images, acceptance rate)."""
         card = self.judge_card
         rule = rule or card.get("rule", "precision")
         if rule in contract.CHAIN_RULES:
+            if refine:
+                raise ContractError(f"the {rule!r} rule chooses among G's own proposals; drop --refine")
             length = int(contract.rule_params(card, rule)["chain_length"])
             drawn = contract.chain_inputs(self.manifest, n, length, seed, label)
             inputs = _as_generator_inputs(self.manifest, drawn)
@@ -134,6 +152,8 @@ class Exported:
 
         def draw(round_: int) -> tuple[np.ndarray, np.ndarray]:
             inputs = sample_inputs(self.manifest, max(n, BATCH), seed + 1000 * round_, label)
+            if refine:
+                inputs = self.refined(inputs, seed=seed + 1000 * round_, **refine)
             images = self.generate(inputs)
             logits, classes = self.judge_logits(images), self.classes(images, inputs)
             return images, contract.accepted(logits, classes, card, rule, contract.drs_rng(seed, round_))
@@ -172,6 +192,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--n", type=_positive_int, default=64)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--label", type=int, help="the class (or categorical code) of every sample")
+    parser.add_argument("--refine", type=int, metavar="STEPS", help="Langevin steps on the judge's logit")
+    parser.add_argument("--step-size", type=float, default=contract.REFINE_STEP_SIZE, help="with --refine")
+    parser.add_argument(
+        "--noise", type=float, default=contract.REFINE_NOISE, help="with --refine (0: descent)"
+    )
     parser.add_argument("--filter", choices=["judge"], help="keep only samples the judge accepts")
     parser.add_argument(
         "--rule", choices=contract.RULES, help="the judge's rule (default: the one it was fitted with)"
@@ -188,12 +213,19 @@ def main(argv: list[str] | None = None) -> int:
         if args.rule and not args.filter:
             raise ContractError("--rule chooses the judge's rule; it needs --filter judge")
         exported = Exported(args.export)
+        refine = None
+        if args.refine is not None:
+            refine = {"steps": args.refine, "step_size": args.step_size, "noise": args.noise}
+            contract.check_refinement(args.refine, args.step_size, args.noise, contract.REFINE_BOUND)
         if args.filter:
-            samples, rate = exported.filtered(args.n, args.seed, args.label, args.rule)
+            samples, rate = exported.filtered(args.n, args.seed, args.label, args.rule, refine=refine)
             rule = args.rule or exported.judge_card.get("rule", "precision")
             print(f"the judge ({rule}) accepted {rate:.1%} of the samples drawn")
         else:
-            samples = exported.generate(sample_inputs(exported.manifest, args.n, args.seed, args.label))
+            inputs = sample_inputs(exported.manifest, args.n, args.seed, args.label)
+            if refine:
+                inputs = exported.refined(inputs, seed=args.seed, **refine)
+            samples = exported.generate(inputs)
         discrete = contract.classes_of(exported.manifest)
         cols = discrete[1] if discrete and args.label is None and not args.filter else None
         contract.save_samples(args.out, samples, cols)

@@ -183,6 +183,9 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--web", action="store_true", help="add web/: a page that samples G in the browser (make web)"
     )
+    export.add_argument(
+        "--no-refine", action="store_true", help="leave out the refinement graph (the judge's gradient in z)"
+    )
     export.set_defaults(func=_export)
 
     preset = commands.add_parser("preset", help="save a trained run as a preset, with its measured card")
@@ -298,8 +301,9 @@ def _needs_filter(args) -> None:
 def _refine_arguments(parser) -> None:
     refine = "move each z uphill on the judge's calibrated logit: Langevin steps (Che et al. 2020)"
     parser.add_argument("--refine", type=int, metavar="STEPS", help=refine)
-    parser.add_argument("--step-size", type=float, default=0.01, help="with --refine: the Langevin step")
-    parser.add_argument("--noise", type=float, default=1.0, help="with --refine: noise scale (0: descent)")
+    step, noise = contract.REFINE_STEP_SIZE, contract.REFINE_NOISE
+    parser.add_argument("--step-size", type=float, default=step, help="with --refine: the Langevin step")
+    parser.add_argument("--noise", type=float, default=noise, help="with --refine: noise scale (0: descent)")
 
 
 def _refinement(args):
@@ -358,7 +362,7 @@ def _export(args) -> int:
         raise ZooError(f"{out} already exists; pass --force to replace it")
     from export.artifacts import export_trained
 
-    manifest = export_trained(trained, out, replace=args.force, web=args.web)
+    manifest = export_trained(trained, out, replace=args.force, web=args.web, with_refine=not args.no_refine)
     parity = manifest["parity"]
     worst = max(v / parity["output_scale"][n] for n in parity["output_scale"] for v in parity[n].values())
     print(

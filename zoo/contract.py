@@ -10,7 +10,9 @@ once, here:
   source of random numbers, so the same description makes the numpy inputs a user samples
   with (`numpy_random`) and, inside `model.fit`, the tensors a variant trains on.
 - **The manifest's layout** (`manifest`, `read_manifest`, `check_manifest`).
-- **The judge's acceptance rules** (`RULES`, `accepted`, DRS, `rejection_sample`).
+- **The judge's acceptance rules** (`RULES`, `accepted`, DRS, `rejection_sample`), and
+  Metropolis-Hastings over G's proposals (`mh_sample`).
+- **Refinement's steps** (`langevin`): how z moves given the gradient of its energy.
 - **Pictures**: `to_uint8`, `grid`, and atomic writes (`write_atomically`, `save_samples`).
 """
 
@@ -364,6 +366,48 @@ def rejection_sample(n: int, draw_round, max_draws: int = 50) -> tuple[np.ndarra
         kept.append(images[keep])
         drawn, round_ = drawn + len(images), round_ + 1
     return np.concatenate(kept)[:n], sum(map(len, kept)) / drawn
+
+
+# === Refinement ===
+
+REFINE_BATCH = 256  # z moved this many at a time; the noise is drawn in the same blocks
+REFINE_STEP_SIZE, REFINE_NOISE, REFINE_BOUND = 0.01, 1.0, 3.0  # the defaults everywhere
+
+
+def refine_rng(seed: int) -> np.random.Generator:
+    """The noise refinement draws for samples drawn from `seed`, wherever it runs."""
+    return np.random.default_rng([seed, 0x4EF])
+
+
+def check_refinement(steps, step_size, noise, bound) -> None:
+    if not (is_integer(steps) and steps >= 0 and step_size > 0 and noise >= 0 and bound > 0):
+        raise ContractError(
+            "refinement needs steps >= 0 (an integer), step size > 0, noise >= 0 and bound > 0; "
+            f"got {steps}, {step_size}, {noise}, {bound}"
+        )
+
+
+def langevin(inputs: dict, gradient, steps: int, step_size: float, noise: float, bound: float,
+             seed: int = 0) -> dict:  # fmt: skip
+    """`inputs` with z moved by `steps` Langevin steps, every other input unchanged:
+    z <- clip(z - step_size / 2 * dE/dz + noise * sqrt(step_size) * eta, -bound, bound),
+    eta standard normal from `refine_rng(seed)`, REFINE_BATCH samples at a time.
+    `gradient(inputs)` returns dE/dz for a block of inputs (the exported `refine` graph's
+    `gradient`, or the same in TensorFlow)."""
+    check_refinement(steps, step_size, noise, bound)
+    if steps == 0:
+        return dict(inputs)
+    rng, scale = refine_rng(seed), noise * math.sqrt(step_size)
+    z = np.array(inputs["z"], np.float32)
+    for start in range(0, len(z), REFINE_BATCH):
+        block = {k: np.asarray(v)[start : start + REFINE_BATCH] for k, v in inputs.items()}
+        chunk = block["z"].astype(np.float32)
+        for _ in range(steps):
+            step = chunk - 0.5 * step_size * np.asarray(gradient({**block, "z": chunk}), np.float32)
+            step = step + scale * rng.standard_normal(chunk.shape)
+            chunk = np.clip(step, -bound, bound).astype(np.float32)
+        z[start : start + REFINE_BATCH] = chunk
+    return {**inputs, "z": z}
 
 
 # === Pictures ===

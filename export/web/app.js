@@ -1,7 +1,8 @@
 // Samples an exported gan-zoo generator in the browser with onnxruntime-web (wasm backend).
 // The page lives in <export>/web/; it reads ../manifest.json and ../generator.onnx (and, when
-// the export has a judge, ../judge.onnx and, for class rules from a classifier, ../classifier.onnx)
-// and loads onnxruntime-web from its own folder, so it needs no network beyond its server.
+// the export has a judge, ../judge.onnx, ../refine.onnx and, for class rules from a classifier,
+// ../classifier.onnx) and loads onnxruntime-web from its own folder, so it needs no network
+// beyond its server.
 import * as ort from "./ort.wasm.bundle.min.mjs";
 
 // The .wasm from this folder. Only the wasm path is set: a folder prefix would also make the
@@ -17,6 +18,8 @@ const Z_RANGE = 3; // z sliders span [-3, 3]
 const ACCEPTED = [0, 200, 80]; // the frame of a sample the judge accepts
 const REJECTED = [220, 40, 40]; // and of one it rejects
 const MAX_ROUNDS = 50; // "only good enough" gives up after this many grids' worth of draws
+// Refinement's defaults, as zoo/contract.py sets them (REFINE_STEP_SIZE, REFINE_NOISE, REFINE_BOUND).
+const REFINE = { stepSize: 0.01, noise: 1.0, bound: 3.0 };
 
 // mulberry32: a small seeded uniform generator; "new samples" moves to the next seed.
 function uniformSource(seed) {
@@ -52,30 +55,60 @@ function discreteInput(manifest) {
   return null;
 }
 
+// inputs: {name: one entry per example (a number, or an array of numbers)} -> {name: ort.Tensor}
+function feeds(specs, inputs) {
+  const n = inputs.z.length;
+  const fed = {};
+  for (const spec of specs) {
+    const rows = inputs[spec.name];
+    const dims = spec.shape.slice(1);
+    const width = dims.reduce((a, b) => a * b, 1);
+    const flat = rows?.flat(Infinity) ?? [];
+    if (!rows || rows.length !== n || flat.length !== n * width) {
+      throw new Error(`input ${spec.name}: expected ${n} examples of shape [${dims}]`);
+    }
+    if (!(spec.dtype in TYPED)) throw new Error(`input ${spec.name}: dtype ${spec.dtype} is not supported`);
+    fed[spec.name] = new ort.Tensor(spec.dtype, TYPED[spec.dtype].from(flat), [n, ...dims]);
+  }
+  return fed;
+}
+
 class Generator {
   constructor(manifest, session) {
-    this.manifest = manifest;
     this.session = session;
     this.specs = manifest.generator.inputs;
     this.output = manifest.generator.outputs[0].name;
   }
 
-  // inputs: {name: one entry per example (a number, or an array of numbers)} -> ort.Tensor
   async run(inputs) {
-    const n = inputs.z.length;
-    const feeds = {};
-    for (const spec of this.specs) {
-      const rows = inputs[spec.name];
-      const dims = spec.shape.slice(1);
-      const width = dims.reduce((a, b) => a * b, 1);
-      const flat = rows?.flat(Infinity) ?? [];
-      if (!rows || rows.length !== n || flat.length !== n * width) {
-        throw new Error(`input ${spec.name}: expected ${n} examples of shape [${dims}]`);
-      }
-      if (!(spec.dtype in TYPED)) throw new Error(`input ${spec.name}: dtype ${spec.dtype} is not supported`);
-      feeds[spec.name] = new ort.Tensor(spec.dtype, TYPED[spec.dtype].from(flat), [n, ...dims]);
+    return (await this.session.run(feeds(this.specs, inputs)))[this.output];
+  }
+}
+
+// Refinement (zoo/contract.py's `langevin`): Langevin steps on z, the gradient of the energy
+// ||z||^2 / 2 - (the judge's calibrated logit) from refine.onnx; labels and codes stay. The
+// noise comes from the page's own generator, not numpy's: the page's refined samples are
+// Python's in law, and equal to them when the noise is 0.
+class Refiner {
+  constructor(manifest, session) {
+    this.session = session;
+    this.specs = manifest.refine.inputs;
+  }
+
+  async refine(inputs, steps, uniform, { stepSize, noise, bound } = REFINE) {
+    let z = inputs.z.map((row) => row.slice());
+    const scale = noise * Math.sqrt(stepSize);
+    for (let step = 0; step < steps; step++) {
+      const gradient = (await this.session.run(feeds(this.specs, { ...inputs, z }))).gradient.data;
+      const width = z[0].length;
+      z = z.map((row, i) =>
+        row.map((v, k) => {
+          const moved = v - 0.5 * stepSize * gradient[i * width + k] + (scale ? scale * normal(uniform) : 0);
+          return Math.min(bound, Math.max(-bound, moved));
+        }),
+      );
     }
-    return (await this.session.run(feeds))[this.output];
+    return { ...inputs, z };
   }
 }
 
@@ -183,11 +216,13 @@ function sizeCanvas(canvas, width, height, zoom) {
 }
 
 class Page {
-  constructor(manifest, generator, judge) {
+  constructor(manifest, generator, judge, refiner) {
     this.manifest = manifest;
     this.generator = generator;
     this.judge = judge; // null when the export has no judge
+    this.refiner = refiner; // null when the export has no refinement graph
     this.onlyGood = false;
+    this.refineSteps = 0;
     [this.h, this.w, this.c] = manifest.image_shape;
     this.discrete = discreteInput(manifest);
     this.cols = this.discrete ? this.discrete.size : 4;
@@ -200,8 +235,15 @@ class Page {
     sizeCanvas(this.focus, this.w, this.h, FOCUS_ZOOM);
   }
 
+  // G's inputs for the grid from `seed`, refined when refinement is on.
+  async drawInputs(seed) {
+    const inputs = this.plainInputs(seed);
+    if (!this.refiner || this.refineSteps === 0) return inputs;
+    return this.refiner.refine(inputs, this.refineSteps, uniformSource(seed ^ 0x4ef));
+  }
+
   // Draws G's inputs for the grid, the way the zoo does: discrete values cycle by column.
-  drawInputs(seed) {
+  plainInputs(seed) {
     const uniform = uniformSource(seed);
     const inputs = { z: [] };
     for (let i = 0; i < this.n; i++) {
@@ -232,7 +274,7 @@ class Page {
 
   // One grid of fresh samples, judged when there is a judge.
   async drawOnce() {
-    const inputs = this.drawInputs(this.seed);
+    const inputs = await this.drawInputs(this.seed);
     const images = await this.generator.run(inputs);
     const verdicts = this.judge ? await this.judge.judge(images, inputs, this.chances(this.seed)) : null;
     return { inputs, images, verdicts };
@@ -244,7 +286,7 @@ class Page {
     const picked = new Array(this.n).fill(null);
     for (let round = 0; round < MAX_ROUNDS && picked.includes(null); round++) {
       const seed = this.seed * MAX_ROUNDS + round;
-      const inputs = this.drawInputs(seed);
+      const inputs = await this.drawInputs(seed);
       const images = await this.generator.run(inputs);
       const verdicts = await this.judge.judge(images, inputs, this.chances(seed));
       verdicts.forEach((verdict, j) => {
@@ -409,12 +451,14 @@ async function load() {
   }
   const generator = new Generator(manifest, await session(manifest.generator.onnx));
   let judge = null;
+  let refiner = null;
   if (manifest.judge && manifest.judge_calibration) {
     const classes = manifest.judge_calibration.classes_from === "classifier";
     const classifier = classes ? await session(manifest.classifier.onnx) : null;
     judge = new Judge(manifest, await session(manifest.judge.onnx), classifier);
+    if (manifest.refine) refiner = new Refiner(manifest, await session(manifest.refine.onnx));
   }
-  page = new Page(manifest, generator, judge);
+  page = new Page(manifest, generator, judge, refiner);
   await page.resample();
   const [h, w, c] = manifest.image_shape;
   status.textContent =
@@ -441,6 +485,17 @@ async function load() {
     page.grid.addEventListener("mousemove", (event) => page.describe(page.cellAt(event)));
     page.grid.addEventListener("mouseleave", () => page.describe());
   }
+  if (refiner) {
+    const steps = document.getElementById("refine-steps");
+    document.getElementById("refining").hidden = false;
+    steps.disabled = false;
+    steps.addEventListener("change", () =>
+      schedule(async () => {
+        page.refineSteps = Math.max(0, Math.round(Number(steps.value) || 0));
+        await page.resample();
+      }),
+    );
+  }
 }
 
 const ready = load();
@@ -453,6 +508,13 @@ window.ganzoo = {
     await ready;
     const image = await page.generator.run({ z, ...extra });
     return { image: Array.from(image.data), dims: image.dims.slice() };
+  },
+  // Refinement of given inputs (`noise` 0: deterministic, to compare with Python).
+  async refine(z, extra = {}, steps = 1, stepSize = REFINE.stepSize, noise = REFINE.noise, seed = 1) {
+    await ready;
+    if (!page.refiner) throw new Error("this export has no refinement graph");
+    const options = { stepSize, noise, bound: REFINE.bound };
+    return (await page.refiner.refine({ z, ...extra }, steps, uniformSource(seed), options)).z;
   },
   idle: () => queue,
   inputs: () => page?.inputs, // what the grid was drawn from (the first sample: the controls)

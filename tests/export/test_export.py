@@ -111,6 +111,17 @@ def test_replace_swaps_the_folder_atomically(trained, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["export"]
 
 
+def test_a_discriminator_that_scores_each_image_by_its_batch_exports(tmp_path):
+    """Minibatch discrimination: batch-1 parity is checked against Keras at batch 1."""
+    model = helpers.fit_briefly(helpers.tiny("dcgan", minibatch_discrimination=4))
+    written = artifacts.export_model(model, tmp_path / "export")
+    parity = written["parity"]
+    assert (
+        max(parity["discriminator"].values())
+        <= artifacts.PARITY_TOLERANCE * parity["output_scale"]["discriminator"]
+    )
+
+
 def test_the_judge_exports_with_its_calibration_folded_in(trained, tmp_path):
     from zoo.evaluation.judge import Judge
 

@@ -236,6 +236,30 @@ def test_filtering_in_onnxruntime_keeps_what_the_python_judge_keeps(judged, vari
         assert (proposals["label"].reshape(40, 10) == labels[:, None]).all()
 
 
+@pytest.mark.parametrize("variant", ["dcgan", "cgan"])
+def test_refinement_in_onnxruntime_moves_z_as_python_does(judged, variant):
+    """300 samples (two blocks of noise), 3 steps: z within 1e-4 of Python's, labels kept."""
+    from zoo.evaluation.refine import Refinement, refine_inputs
+
+    model, judge, out = judged[variant]
+    exported = sampler.Exported(out)
+    assert {"refine.onnx", "refine/saved_model.pb"} <= exported.manifest["files"].keys()
+    refinement = Refinement(steps=3, step_size=0.05, noise=0.5)
+    drawn = model.sample_inputs(300, 5)
+    want = refine_inputs(model, judge, drawn, refinement, seed=5)
+    got = exported.refined(sampler.sample_inputs(exported.manifest, 300, 5), 3, 5, step_size=0.05, noise=0.5)
+    np.testing.assert_allclose(got["z"], want["z"], rtol=0, atol=1e-4)
+    assert np.abs(got["z"] - drawn["z"]).mean() > 0.05  # moved
+    for name in set(drawn) - {"z"}:
+        np.testing.assert_array_equal(got[name], drawn[name])
+    # Refined, then judged: the same samples kept.
+    options = {"steps": 3, "step_size": 0.05, "noise": 0.5}
+    kept, rate = exported.filtered(40, seed=2, refine=options)
+    want_kept, want_rate = judge.filter(model, 40, seed=2, refinement=refinement)
+    assert rate == want_rate
+    np.testing.assert_allclose(kept, want_kept, atol=1e-3)
+
+
 def test_sample_py_runs_alone_in_a_fresh_environment(judged, tmp_path):
     """Only numpy, onnxruntime and pillow in a new virtual environment, the folder moved away."""
     _, judge, out = judged["dcgan"]
@@ -274,6 +298,13 @@ def test_sample_py_runs_alone_in_a_fresh_environment(judged, tmp_path):
     assert "the judge (mh) accepted 10.0% of the samples drawn" in run.stdout
     want, _ = sampler.Exported(out).filtered(8, rule="mh")
     np.testing.assert_allclose(np.load(moved / "mh.npy"), want, atol=1e-6)
+    run = subprocess.run([str(python), "sample.py", "--n", "8", "--refine", "3", "--out", "refined.npy"],
+                         cwd=moved, capture_output=True, text=True)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    exported = sampler.Exported(out)
+    want = exported.generate(exported.refined(sampler.sample_inputs(exported.manifest, 8), 3))
+    np.testing.assert_allclose(np.load(moved / "refined.npy"), want, atol=1e-6)
+    assert np.abs(want - sampler.sample(out, 8)).mean() > 1e-3  # refined, not plain
 
 
 def _png(samples):

@@ -278,3 +278,29 @@ def test_only_good_enough_leaves_only_accepted_samples(browsed):
     assert set(_frame_colours(filtered, cols)) == {ACCEPTED}
     discrete = "label" if written["num_classes"] else "code_cat"
     assert filtered["inputs"][discrete] == [i % cols for i in range(len(filtered["inputs"]["z"]))]
+
+
+def test_the_page_refines_z_as_python_does(browsed):
+    """Three noiseless steps in the browser land where `contract.langevin` on refine.onnx's
+    gradient in Python does (float32 runs of the same graph: within 1e-4)."""
+    out, written, cases, result = browsed
+    case = cases[0]
+    inputs = {"z": np.asarray(case["z"], np.float32), **{k: np.asarray(v) for k, v in case["extra"].items()}}
+    exported = sampler.Exported(out, written)
+    want = contract.langevin(inputs, exported.energy_gradient, steps=3, step_size=0.05, noise=0.0, bound=3.0)[
+        "z"
+    ]
+    got = np.asarray(result["refined"], np.float32)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-4)
+    assert np.abs(got - inputs["z"]).max() > 1e-3  # the judge moved z
+
+
+def test_refinement_on_redraws_the_grid_from_refined_inputs(browsed):
+    out, written, _, result = browsed
+    plain, refined = result["unrefined"], result["refinedGrid"]
+    z, z0 = np.asarray(refined["inputs"]["z"]), np.asarray(plain["inputs"]["z"])
+    assert z.shape == z0.shape and np.abs(z).max() <= 3.0
+    assert 0 < np.abs(z - z0).mean() < 0.5  # moved from the same seed's draw, not redrawn
+    for name in set(plain["inputs"]) - {"z"}:
+        assert refined["inputs"][name] == plain["inputs"][name]
+    _assert_shows(out, written, refined)  # the canvas is G on the refined inputs

@@ -2,7 +2,7 @@
 // Reads a job as JSON on stdin: {url, chromium, cases: [{z, extra}], screenshot?}; prints the
 // results as JSON (and with `screenshot`, saves a PNG of the page after "new samples"):
 // what the page shows after loading, after a slider moves, after "new samples" and, when the
-// export has a judge, after "only good enough" is ticked.
+// export has a judge, after "only good enough" is ticked and with refinement on.
 // Every request the browser makes is recorded; any not addressed to 127.0.0.1 is refused.
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -95,6 +95,19 @@ try {
       await page.check("#only-good");
       await page.evaluate(() => window.ganzoo.idle());
       result.filtered = await snapshot();
+      await page.uncheck("#only-good");
+      await page.evaluate(() => window.ganzoo.idle());
+    }
+
+    // Refinement: 3 noiseless steps of the test's first case, then the grid refined by 5 steps.
+    if (await page.isEnabled("#refine-steps")) {
+      const { z, extra } = job.cases[0];
+      result.refined = await page.evaluate(([z, extra]) => window.ganzoo.refine(z, extra, 3, 0.05, 0), [z, extra]);
+      result.unrefined = await snapshot();
+      await page.fill("#refine-steps", "5");
+      await page.dispatchEvent("#refine-steps", "change");
+      await page.evaluate(() => window.ganzoo.idle());
+      result.refinedGrid = await snapshot();
     }
   }
 } finally {

@@ -8,17 +8,19 @@ modes). Labels and codes stay as drawn: a conditional sample keeps its class, an
 sample its codes.
 """
 
+import contextlib
 import dataclasses
 
-import numpy as np
 import tensorflow as tf
 
+from zoo import contract
 from zoo.errors import ZooError
 
 
 @dataclasses.dataclass(frozen=True)
 class Refinement:
-    """Langevin steps z <- clip(z - step_size / 2 * grad E(z) + noise * sqrt(step_size) * eta).
+    """Langevin steps z <- clip(z - step_size / 2 * grad E(z) + noise * sqrt(step_size) * eta)
+    (`zoo.contract.langevin`, which the exported sampler runs too).
 
     Attributes:
         steps: how many steps (0 leaves z as drawn).
@@ -28,53 +30,77 @@ class Refinement:
     """
 
     steps: int = 20
-    step_size: float = 0.01
-    noise: float = 1.0
-    bound: float = 3.0
+    step_size: float = contract.REFINE_STEP_SIZE
+    noise: float = contract.REFINE_NOISE
+    bound: float = contract.REFINE_BOUND
 
     def __post_init__(self):
-        if self.steps < 0 or not self.step_size > 0 or self.noise < 0 or not self.bound > 0:
-            raise ZooError(f"refinement needs steps >= 0, step_size > 0, noise >= 0, bound > 0; got {self}")
+        try:
+            contract.check_refinement(self.steps, self.step_size, self.noise, self.bound)
+        except contract.ContractError as e:
+            raise ZooError(str(e)) from None
 
 
-def energy_gradient(model, judge):
-    """A function (z, other inputs) -> (dE/dz, calibrated logit) for the model's sampling
-    generator and the judge's scorer, traced once."""
-    generator = model.sampling_generator
-    names = [t.name for t in generator.inputs]
+def energy(generator, scorer, temperature: float, bias: float):
+    """A function of G's inputs (positionally, in G's order) -> {"gradient": dE/dz, "logit":
+    the calibrated logit}: the refinement graph, traced by `refine_inputs` and exported as is
+    (`export.artifacts`).
 
-    @tf.function(reduce_retracing=True)
-    def gradient(z, others):
-        with tf.GradientTape() as tape:
+    The prior's part of the gradient is written out (d(||z||^2 / 2)/dz = z) and the tape
+    differentiates the sum of the scorer's raw logits only, divided by T afterwards: the
+    same gradient, with no broadcast or per-axis sum in the backward pass, which the ONNX
+    converter could not express for a dynamic batch."""
+
+    def gradient(*inputs):
+        z = inputs[0]
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(z)
-            inputs = [z if name == "z" else others[name] for name in names]
-            images = generator(inputs if len(inputs) > 1 else inputs[0], training=False)
-            logit = tf.reshape(tf.cast(judge.scorer(images, training=False), tf.float32), [-1])
-            logit = logit / judge.temperature + judge.bias
-            total = tf.reduce_sum(0.5 * tf.reduce_sum(tf.square(z), axis=1) - logit)  # inside the tape
-        return tape.gradient(total, z), logit
+            images = generator(list(inputs) if len(inputs) > 1 else z, training=False)
+            raw = tf.reshape(tf.cast(scorer(images, training=False), tf.float32), [-1])
+            total = tf.reduce_sum(raw)
+        return {"gradient": z - tape.gradient(total, z) / temperature, "logit": raw / temperature + bias}
 
     return gradient
 
 
-def refine_inputs(model, judge, inputs: dict, refinement: Refinement, seed: int = 0,
-                  batch_size: int = 256) -> dict:  # fmt: skip
-    """`inputs` with z moved by the refinement's steps; every other input unchanged. The
-    noise comes from `numpy.random.default_rng([seed, 0x4EF])`, a batch at a time."""
-    if refinement.steps == 0:
-        return dict(inputs)
+def energy_gradient(model, judge):
+    """`energy` for the model's sampling generator and the judge's scorer, as a tf.function
+    of a dict of G's inputs."""
+    generator = model.sampling_generator
+    names = [t.name for t in generator.inputs]
+    if names[0] != "z":
+        raise ZooError(f"refinement moves z, G's first input; this G takes {names}")
+    traced = tf.function(
+        energy(generator, judge.scorer, judge.temperature, judge.bias), reduce_retracing=True
+    )
+    return lambda inputs: traced(*[tf.constant(inputs[name]) for name in names])
+
+
+@contextlib.contextmanager
+def without_remapping():
+    """Grappler's remapper off while gradient graphs are built: it tries to fuse each
+    convolution with its bias and activation, fails where the activation's gradient reads
+    the bias's output, and logs an error line (harmless: the graph runs unfused either way)."""
+    before = tf.config.optimizer.get_experimental_options().get("remapping")
+    tf.config.optimizer.set_experimental_options({"remapping": False})
+    try:
+        yield
+    finally:
+        tf.config.optimizer.set_experimental_options({"remapping": True if before is None else before})
+
+
+def refine_inputs(model, judge, inputs: dict, refinement: Refinement, seed: int = 0) -> dict:
+    """`inputs` with z moved by the refinement's steps (`zoo.contract.langevin`); every other
+    input unchanged."""
     gradient = energy_gradient(model, judge)
-    rng = np.random.default_rng([seed, 0x4EF])
-    z = np.array(inputs["z"], np.float32)
-    others = {k: np.asarray(v) for k, v in inputs.items() if k != "z"}
-    scale = refinement.noise * np.sqrt(refinement.step_size)
-    for start in range(0, len(z), batch_size):
-        chunk = z[start : start + batch_size]
-        rest = {k: tf.constant(v[start : start + batch_size]) for k, v in others.items()}
-        for _ in range(refinement.steps):
-            grad, _ = gradient(tf.constant(chunk), rest)
-            step = chunk - 0.5 * refinement.step_size * grad.numpy()
-            step = step + scale * rng.standard_normal(chunk.shape)
-            chunk = np.clip(step, -refinement.bound, refinement.bound).astype(np.float32)
-        z[start : start + batch_size] = chunk
-    return {**inputs, "z": z}
+    r = refinement
+    with without_remapping():
+        return contract.langevin(
+            inputs,
+            lambda block: gradient(block)["gradient"].numpy(),
+            r.steps,
+            r.step_size,
+            r.noise,
+            r.bound,
+            seed,
+        )

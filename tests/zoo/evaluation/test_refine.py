@@ -23,15 +23,15 @@ def judged():
 def test_the_energy_gradient_is_that_of_the_prior_minus_the_calibrated_logit(judged):
     model, judge = judged
     inputs = model.sample_inputs(4, seed=1)
-    labels = {"label": tf.constant(inputs["label"])}
-    grad, logit = energy_gradient(model, judge)(tf.constant(inputs["z"]), labels)
+    out = energy_gradient(model, judge)(inputs)
+    grad, logit = out["gradient"], out["logit"]
     images = model.generate(4, inputs=inputs)
     np.testing.assert_allclose(logit.numpy(), judge.calibrated_logits(images), rtol=1e-4, atol=1e-4)
     # TensorFlow's own gradient of the same energy, taken eagerly.
     z = tf.constant(inputs["z"])
     with tf.GradientTape() as tape:
         tape.watch(z)
-        logit = tf.reshape(judge.scorer(model.sampling_generator([z, labels["label"]])), [-1])
+        logit = tf.reshape(judge.scorer(model.sampling_generator([z, tf.constant(inputs["label"])])), [-1])
         energy = tf.reduce_sum(0.5 * tf.reduce_sum(z * z, axis=1) - (logit / judge.temperature + judge.bias))
     np.testing.assert_allclose(grad.numpy(), tape.gradient(energy, z).numpy(), rtol=1e-4, atol=1e-5)
     # And the energy's slope along the gradient, by central differences.
@@ -49,7 +49,7 @@ def test_a_langevin_step_is_the_update_its_docstring_gives(judged):
     inputs = model.sample_inputs(6, seed=2)
     step = Refinement(steps=1, step_size=0.04, noise=0.5, bound=10.0)
     out = refine_inputs(model, judge, inputs, step, seed=7)
-    grad, _ = energy_gradient(model, judge)(tf.constant(inputs["z"]), {"label": tf.constant(inputs["label"])})
+    grad = energy_gradient(model, judge)(inputs)["gradient"]
     eta = np.random.default_rng([7, 0x4EF]).standard_normal(inputs["z"].shape)
     expected = inputs["z"] - 0.02 * grad.numpy() + 0.5 * np.sqrt(0.04) * eta
     np.testing.assert_allclose(out["z"], expected, rtol=1e-5, atol=1e-6)
