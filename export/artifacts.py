@@ -354,9 +354,11 @@ def export_model(
         if judge is not None and with_refine:
             module, inputs, outputs = refine_module(model, judge)
             arrays = _parity_inputs(model, "refine", inputs)
-            gradient = refine.energy_gradient(model, judge)
+            # TensorFlow's gradient of the networks exported (float32 copies, as for G and D).
+            calibration = judge.temperature, judge.bias
+            gradient = refine.gradient_function(module.generator, module.scorer, *calibration)
 
-            def reference_of(arrays):  # the gradient Python's refinement takes, on the trained networks
+            def reference_of(arrays):
                 named = {spec["name"]: a for spec, a in zip(inputs, arrays, strict=True)}
                 return {k: v.numpy() for k, v in gradient(named).items()}
 

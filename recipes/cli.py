@@ -132,6 +132,9 @@ def _parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--filter", choices=["judge"], help="keep only samples the run's judge accepts")
     sample.add_argument("--rule", choices=contract.RULES, help=RULE_HELP)
+    sample.add_argument("--no-copies", action="store_true", help=NO_COPIES_HELP)
+    sample.add_argument("--neighbours", action="store_true", help="a .png of each sample beside its nearest "
+                        "training image (in the evaluation's feature space)")  # fmt: skip
     _refine_arguments(sample)
     sample.add_argument(
         "--code-sweep",
@@ -145,6 +148,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--n", type=_positive_int, default=10_000, help="number of samples")
     evaluate.add_argument("--filter", choices=["judge"], help="evaluate the judge-accepted samples")
     evaluate.add_argument("--rule", choices=contract.RULES, help=RULE_HELP)
+    evaluate.add_argument("--no-copies", action="store_true", help=NO_COPIES_HELP)
     evaluate.add_argument("--seed", type=int, default=0)
     _refine_arguments(evaluate)
     skip = "skip the nearest-training-image figures (they extract the training split once)"
@@ -293,9 +297,17 @@ def _locate(source: str) -> presets.Trained:
     return trained
 
 
+NO_COPIES_HELP = (
+    "with --filter judge: also reject near-copies of training images "
+    "(closer to one than 99%% of held-out real images are to theirs)"
+)
+
+
 def _needs_filter(args) -> None:
     if args.rule and not args.filter:
         raise ZooError("--rule chooses the judge's rule; it needs --filter judge")
+    if args.no_copies and not args.filter:
+        raise ZooError("--no-copies makes the judge reject near-copies; it needs --filter judge")
 
 
 def _refine_arguments(parser) -> None:
@@ -320,6 +332,8 @@ def _sample(args) -> int:
     trained = _locate(args.run)
     if args.out.suffix not in (".png", ".npy"):
         raise ZooError(f"--out must end in .png or .npy, got {args.out}")
+    if args.neighbours and args.out.suffix != ".png":
+        raise ZooError(f"--neighbours draws a picture; --out must end in .png, got {args.out}")
     model = trained.model()
     if args.code_sweep:
         if not hasattr(model, "code_sweep"):
@@ -330,9 +344,11 @@ def _sample(args) -> int:
         samples = model.generate(rows * model.categorical_code, inputs=model.code_sweep(rows, args.seed))
     elif args.filter:
         judge = _judge_of(trained)
-        refinement = _refinement(args)
-        samples, rate = judge.filter(model, args.n, seed=args.seed, rule=args.rule, refinement=refinement)
-        print(f"the judge ({args.rule or judge.rule}) accepted {rate:.1%} of the samples drawn")
+        copies = _evaluator(trained).copies if args.no_copies else None
+        samples, rate = judge.filter(model, args.n, seed=args.seed, rule=args.rule,
+                                     refinement=_refinement(args), copies=copies)  # fmt: skip
+        also = " (near-copies rejected too)" if copies else ""
+        print(f"the judge ({args.rule or judge.rule}) accepted {rate:.1%} of the samples drawn{also}")
     elif args.refine is not None:
         from zoo.evaluation.refine import refine_inputs
 
@@ -341,8 +357,38 @@ def _sample(args) -> int:
         samples = model.generate(args.n, inputs=inputs)
     else:
         samples = model.generate(args.n, seed=args.seed)
+    if args.neighbours:
+        return save_neighbours(_evaluator(trained), samples, args.out)
     contract.save_samples(args.out, samples, cols=model.grid_columns)
     print(f"wrote {args.n} samples to {args.out}")
+    return 0
+
+
+def _evaluator(trained: presets.Trained, inception_weights=None, classifier=None):
+    """The evaluation of a trained GAN's dataset (its reference features, its training set)."""
+    from zoo.evaluation.evaluate import Evaluator
+    from zoo.evaluation.features import extractor_for
+
+    source = trained.source
+    extractor = extractor_for(source.name, inception_weights, source.spec.image_shape, classifier)
+    return Evaluator(source, extractor, prior=getattr(extractor, "info", {}).get("class_prior"))
+
+
+def save_neighbours(evaluator, samples, out: Path) -> int:
+    """Each sample beside its nearest training image (`Evaluator.nearest_training`): two
+    columns per pair, ten pairs a row."""
+    import numpy as np
+
+    from zoo import data
+
+    distance, index = evaluator.nearest_training(samples)
+    train = data.real_images(evaluator.source, "train")
+    pairs = np.stack([samples, train[index]], axis=1).reshape(-1, *samples.shape[1:])
+    contract.save_samples(out, pairs, cols=2 * min(10, len(samples)))
+    threshold = evaluator.training_set().copy_threshold
+    print(f"wrote {len(samples)} samples, each beside its nearest training image, to {out}; median distance "
+          f"{np.median(distance):.3g}, {int(np.sum(distance < threshold))} closer than the copy threshold "
+          f"{threshold:.3g} (99% of held-out real images are farther from theirs)")  # fmt: skip
     return 0
 
 
@@ -379,17 +425,15 @@ def _eval(args) -> int:
     trained = _locate(args.run)
     if args.seed < 0:
         raise ZooError(f"--seed must be non-negative, got {args.seed}")
-    from zoo.evaluation.evaluate import Evaluator, evaluate, table
-    from zoo.evaluation.features import extractor_for
+    from zoo.evaluation.evaluate import evaluate, table
 
-    source = trained.source
-    extractor = extractor_for(source.name, args.inception_weights, source.spec.image_shape, args.classifier)
+    evaluator = _evaluator(trained, args.inception_weights, args.classifier)
     model = trained.model()
     judge = _judge_of(trained) if args.filter or args.refine is not None else None
-    evaluator = Evaluator(source, extractor, prior=getattr(extractor, "info", {}).get("class_prior"))
     kept_by = judge if args.filter else None
     report = evaluate(model, evaluator, args.n, seed=args.seed, judge=kept_by, rule=args.rule,
-                      refinement=_refinement(args), energy=judge, novelty=not args.no_novelty)  # fmt: skip
+                      refinement=_refinement(args), energy=judge, novelty=not args.no_novelty,
+                      no_copies=args.no_copies)  # fmt: skip
     print(table(report))
     if trained.kind == "run":  # a preset's figures live on its card, written once
         name = "eval-judge.json" if args.filter else "eval.json"
@@ -504,6 +548,15 @@ def judge_card(judge) -> str:
             mark += f" (one sample per {chain} proposals; {rates['moves']:.1%} of moves made)"
         real = f"{rates['real']:.1%}" if "real" in rates else ""
         lines.append(f"{rule:<22}{real:>14}{rates['generated']:>20.1%}{mark}")
+    if "agreement" in info:
+        a = info["agreement"]
+        lines.append(
+            f"its ranking vs the realism score (Kynkaanniemi et al. 2019), {a['n']} samples: Spearman "
+            f"{a['realism_spearman']:.2f}; outside the real manifold: "
+            f"{a['outside_real_manifold']:.0%} of all, "
+            f"{a['judges_top_tenth_outside']:.0%} of the judge's top tenth; inside it: "
+            f"{a['judges_bottom_tenth_inside']:.0%} of its bottom tenth"
+        )
     return "\n".join(lines)
 
 

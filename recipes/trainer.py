@@ -306,6 +306,13 @@ def fit_judge(
     judge.info["dataset"] = dataset.name
     judge.calibrate(calibration, fake, target_precision, real_classes, fake_classes, num_classes,
                     classes_from, rule)  # fmt: skip
+    if (extractor := _extractor(dataset)) is not None:  # the judge's ranking against the realism score
+        from zoo.evaluation import distances
+        from zoo.evaluation import judge as judging
+
+        reference, _ = extractor(real[: len(real) // 2])  # half A: what neither the judge nor G saw
+        realism = distances.realism_scores(reference, extractor(fake)[0])
+        judge.info["agreement"] = judging.agreement(judge.calibrated_logits(fake), realism)
     judge.save(Path(folder) if folder is not None else Path(run_dir) / "judge")
     return judge
 

@@ -217,6 +217,25 @@ def test_a_corrupt_final_keras_is_one_line_for_every_command(run_copy, tmp_path,
     assert not any(tmp_path.glob("grid*")) and not any(tmp_path.glob("*samples*"))
 
 
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["sample", "--no-copies"], "--no-copies makes the judge reject near-copies; it needs --filter"),
+        (["eval", "--no-copies"], "--no-copies makes the judge reject near-copies; it needs --filter"),
+        (["sample", "--neighbours", "--out-npy"], "--neighbours draws a picture; --out must end in .png"),
+        (["sample", "--filter", "judge", "--rule", "mh", "--no-copies"], "drop --refine and --no-copies"),
+    ],
+)
+def test_copy_options_misused_are_one_line(run_copy, tmp_path, capsys, argv, message):
+    command, *options = argv
+    out = tmp_path / ("s.npy" if "--out-npy" in options else "s.png")
+    options = [o for o in options if o != "--out-npy"]
+    before = tree(run_copy)
+    assert message in one_line_error(capsys, [command, run_copy, *options, "--n", "4",
+                                              *(["--out", out] if command == "sample" else [])])  # fmt: skip
+    assert tree(run_copy) == before and not out.exists()
+
+
 def test_unknown_recipe_keys_are_refused(run_copy, capsys):
     assert "unknown recipe key 'nope'" in one_line_error(capsys, ["train", "--set", "nope=1"])
     config = json.loads((run_copy / "config.json").read_text())

@@ -166,7 +166,10 @@ def test_a_run_becomes_a_preset_that_every_command_takes(tmp_path, fashion_mnist
     assert "is a preset; give the export folder" in one_line_error(capsys, ["export", str(preset)])
     old = json.loads((preset / "metadata.json").read_text())
     assert main(["judge", str(preset), "--fit"]) == 0  # refits the preset's judge, rehashes it
-    assert "class-share" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "class-share" in out and "realism score" in out and "AUC" in out
+    agreement = json.loads((preset / "judge" / "judge.json").read_text())["info"]["agreement"]
+    assert -1 <= agreement["realism_spearman"] <= 1 and agreement["n"] > 100
     meta = json.loads((preset / "metadata.json").read_text())
     assert meta["files"]["judge/judge.json"] == sha256(preset / "judge" / "judge.json")
     assert {k: v for k, v in meta["files"].items() if not k.startswith("judge/")} == {

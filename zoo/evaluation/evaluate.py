@@ -10,6 +10,7 @@ import dataclasses
 import numpy as np
 
 from zoo import data
+from zoo.errors import ZooError
 from zoo.evaluation import distances, novelty
 from zoo.evaluation.features import FeatureExtractor
 
@@ -75,18 +76,37 @@ class Evaluator:
         features, logits = self.extractor(images)
         return figures(self.reference_features, features, logits, self.prior, labels)
 
-    def novelty(self, images: np.ndarray) -> dict | None:
-        """`zoo.evaluation.novelty.TrainingSet.data_copying` of samples against the training split, with
-        the whole reference split as the held-out real images; None when the source has no
-        split apart from its training images."""
+    def training_set(self) -> "novelty.TrainingSet | None":
+        """The training split's features with the held-out real images' distances to them
+        (the whole reference split), built once; None when the source has no split apart
+        from its training images."""
         if self.source.reference_split == "train":
             return None
         if self._training_set is None:
             held_out_b, _ = self.extractor(self._holdout)
             held_out = np.concatenate([self.reference_features, held_out_b])
             self._training_set = novelty.TrainingSet(self._cached_train_features(), held_out)
-        features, _ = self.extractor(images)
-        return self._training_set.data_copying(features)
+        return self._training_set
+
+    def novelty(self, images: np.ndarray) -> dict | None:
+        """`zoo.evaluation.novelty.TrainingSet.data_copying` of samples against the training
+        split (`training_set`); None without a held-out split."""
+        training = self.training_set()
+        return None if training is None else training.data_copying(self.extractor(images)[0])
+
+    def nearest_training(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(distance, index in the training split) of each image's nearest training image,
+        in the feature space."""
+        training = self.training_set()
+        if training is None:
+            raise ZooError(f"{self.dataset} has no split apart from its training images to tell copies by")
+        return novelty.nearest(self.extractor(images)[0], training.train)
+
+    def copies(self, images: np.ndarray) -> np.ndarray:
+        """Whether each image is a near-copy of a training image: closer to its nearest one
+        than 99% of held-out real images are to theirs (`TrainingSet.copy_threshold`)."""
+        distance, _ = self.nearest_training(images)
+        return distance < self.training_set().copy_threshold
 
     def _cached_train_features(self) -> np.ndarray:
         """The training split's features, computed once per source, preprocessing and
@@ -144,17 +164,22 @@ def evaluate(
     refinement=None,
     energy=None,
     novelty: bool = False,
+    no_copies: bool = False,
 ) -> dict:
     """What `ganzoo eval` reports for a trained GAN: `n` samples drawn with `seed` (refined
     on `energy`'s logit with a `zoo.evaluation.refine.Refinement`, then kept by `judge`
     under `rule`, its own by default, when given), scored against the real floor; label
     accuracy for class-conditional models (labels cycle through the classes), code
     consistency for a categorical code; with `novelty`, whether the samples are new
-    (`Evaluator.novelty`, which extracts the whole training split once)."""
+    (`Evaluator.novelty`, which extracts the whole training split once); with `no_copies`,
+    the judge also rejects near-copies of training images (`Evaluator.copies`)."""
     labels = None
     if judge is not None:
         rule = rule or judge.rule
-        samples, acceptance = judge.filter(model, n, seed=seed, rule=rule, refinement=refinement)
+        copies = evaluator.copies if no_copies else None
+        samples, acceptance = judge.filter(
+            model, n, seed=seed, rule=rule, refinement=refinement, copies=copies
+        )
     else:
         inputs = model.sample_inputs(n, seed)
         if refinement is not None:

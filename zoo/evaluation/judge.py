@@ -67,6 +67,27 @@ def auc(real_scores: np.ndarray, fake_scores: np.ndarray) -> float:
     return float((ranks[:n_real].sum() - n_real * (n_real + 1) / 2) / (n_real * n_fake))
 
 
+def agreement(logits: np.ndarray, realism: np.ndarray) -> dict:
+    """How the judge's per-sample ranking of generated images agrees with an independent
+    per-sample quality measure, the realism score (`distances.realism_scores`): Spearman's
+    rank correlation, and where they disagree: the share of the judge's top tenth that lies
+    outside the real manifold (realism < 1) beside that share among all samples, and the
+    share of its bottom tenth that lies inside."""
+    from scipy.stats import spearmanr
+
+    logits, realism = np.asarray(logits, np.float64), np.asarray(realism, np.float64)
+    order = np.argsort(logits)
+    tenth = max(1, len(order) // 10)
+    top, bottom = order[-tenth:], order[:tenth]
+    return {
+        "realism_spearman": float(spearmanr(logits, realism).statistic),
+        "n": len(logits),
+        "outside_real_manifold": float(np.mean(realism < 1)),
+        "judges_top_tenth_outside": float(np.mean(realism[top] < 1)),
+        "judges_bottom_tenth_inside": float(np.mean(realism[bottom] >= 1)),
+    }
+
+
 def fit_calibration(logits: np.ndarray, is_real: np.ndarray) -> tuple[float, float]:
     """(T, b) minimizing the log loss of sigmoid(logit / T + b) on labelled held-out data.
 
@@ -357,17 +378,21 @@ class Judge:
 
     def filter(
         self, model: AdversarialModel, n: int, seed: int = 0, max_draws: int = 50, rule: str | None = None,
-        refinement=None,
+        refinement=None, copies=None,
     ) -> tuple[np.ndarray, float]:  # fmt: skip
         """Rejection sampling with the calibrated judge: draws rounds of max(n, 256) samples
         (round r from seed seed + 1000 r, as the exported sampler does), keeps those accepted,
         until n are kept. With a `zoo.evaluation.refine.Refinement`, each round's samples are
-        refined on this judge's logit before it judges them. Returns (images, acceptance rate)."""
+        refined on this judge's logit before it judges them; with `copies` (images -> whether
+        each is a near-copy of a training image, `Evaluator.copies`), near-copies are rejected
+        too. Returns (images, acceptance rate)."""
 
         rule = rule or self.rule
         if rule in contract.CHAIN_RULES:
-            if refinement is not None:
-                raise ZooError(f"the {rule!r} rule chooses among G's own proposals; drop --refine")
+            if refinement is not None or copies is not None:
+                raise ZooError(
+                    f"the {rule!r} rule chooses among G's own proposals; drop --refine and --no-copies"
+                )
             return self._mh_sample(model, n, seed)
 
         def draw(round_: int) -> tuple[np.ndarray, np.ndarray]:
@@ -377,7 +402,8 @@ class Judge:
 
                 inputs = refine_inputs(model, self, inputs, refinement, seed + 1000 * round_)
             batch = model.generate(len(inputs["z"]), inputs=inputs)
-            return batch, self.accept(batch, inputs.get("label"), rule, contract.drs_rng(seed, round_))
+            keep = self.accept(batch, inputs.get("label"), rule, contract.drs_rng(seed, round_))
+            return batch, keep if copies is None else keep & ~copies(batch)
 
         try:
             return contract.rejection_sample(n, draw, max_draws)

@@ -66,13 +66,15 @@ def energy(generator, scorer, temperature: float, bias: float):
 def energy_gradient(model, judge):
     """`energy` for the model's sampling generator and the judge's scorer, as a tf.function
     of a dict of G's inputs."""
-    generator = model.sampling_generator
+    return gradient_function(model.sampling_generator, judge.scorer, judge.temperature, judge.bias)
+
+
+def gradient_function(generator, scorer, temperature: float, bias: float):
+    """`energy` of these networks as a tf.function of a dict of G's inputs."""
     names = [t.name for t in generator.inputs]
     if names[0] != "z":
         raise ZooError(f"refinement moves z, G's first input; this G takes {names}")
-    traced = tf.function(
-        energy(generator, judge.scorer, judge.temperature, judge.bias), reduce_retracing=True
-    )
+    traced = tf.function(energy(generator, scorer, temperature, bias), reduce_retracing=True)
     return lambda inputs: traced(*[tf.constant(inputs[name]) for name in names])
 
 

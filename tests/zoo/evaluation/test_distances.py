@@ -74,3 +74,27 @@ def test_class_coverage():
     assert balanced["kl_to_prior"] == pytest.approx(0.0) and balanced["classes_covered"] == 4
     collapsed = distances.class_coverage(np.eye(4)[np.zeros(400, int)])
     assert collapsed["kl_to_prior"] == pytest.approx(np.log(4)) and collapsed["classes_covered"] == 1
+
+
+def test_realism_score_by_hand():
+    """Real points 0, 1, ..., 9 on a line, k = 1: every radius is 1, all kept (at the median).
+    A fake at 0.5 scores 1 / 0.5 = 2 (inside), one at 20 scores 1 / 11 (outside)."""
+    real = np.arange(10, dtype=np.float64)[:, None]
+    scores = distances.realism_scores(real, np.array([[0.5], [20.0], [4.75]]), k=1)
+    np.testing.assert_allclose(scores, [2.0, 1 / 11, 4.0])
+    # Pruning: a far outlier's large radius is not used (it would make every fake look real).
+    with_outlier = np.concatenate([real, [[100.0]]])
+    assert distances.realism_scores(with_outlier, np.array([[60.0]]), k=1)[0] < 1
+
+
+def test_the_judges_agreement_with_realism_by_hand():
+    from zoo.evaluation.judge import agreement
+
+    realism = np.array([0.5, 0.8, 1.2, 1.5, 2.0, 0.9, 3.0, 0.7, 1.1, 2.5])
+    same = agreement(realism * 3 - 1, realism)  # any increasing function of realism: rank correlation 1
+    assert same["realism_spearman"] == pytest.approx(1.0) and same["n"] == 10
+    assert same["outside_real_manifold"] == 0.4  # 0.5, 0.8, 0.9, 0.7
+    assert same["judges_top_tenth_outside"] == 0.0 and same["judges_bottom_tenth_inside"] == 0.0
+    reversed_ = agreement(-realism, realism)
+    assert reversed_["realism_spearman"] == pytest.approx(-1.0)
+    assert reversed_["judges_top_tenth_outside"] == 1.0 and reversed_["judges_bottom_tenth_inside"] == 1.0

@@ -66,3 +66,47 @@ def test_a_memorizing_generator_is_flagged_and_the_dcgan_preset_is_not(evaluator
     samples = presets.locate("dcgan-fashion-mnist").model().generate(1000, seed=0)
     fresh = evaluator.report(samples, with_novelty=True)["novelty"]
     assert fresh["c_t"] > -3 and fresh["share_below_copy_threshold"] < 0.05
+
+
+class _HalfCopying:
+    """A generator that outputs a training image in every other sample."""
+
+    def __init__(self, model, train):
+        self.model, self.train = model, train
+
+    def __getattr__(self, name):
+        return getattr(self.model, name)
+
+    def generate(self, n, seed=0, inputs=None):
+        images = self.model.generate(n, seed=seed, inputs=inputs)
+        picked = np.random.default_rng(int(np.abs(inputs["z"][0, 0]) * 1e6)).choice(len(self.train), n // 2)
+        images[::2] = self.train[picked][: len(images[::2])]
+        return images
+
+
+def test_the_judge_rejects_near_copies_with_the_held_out_threshold(evaluator):
+    from zoo import data
+
+    train = data.real_images(evaluator.source, "train", seed=3)
+    assert evaluator.copies(train[:300]).mean() > 0.5  # a training image is its own nearest
+    trained = presets.locate("dcgan-fashion-mnist")
+    model, judge = _HalfCopying(trained.model(), train), trained.judge()
+    assert evaluator.copies(trained.model().generate(300, seed=1)).mean() < 0.05
+    kept, _ = judge.filter(model, 120, seed=2)  # the judge alone takes real images for good ones
+    assert evaluator.copies(kept).mean() > 0.3
+    kept, rate = judge.filter(model, 120, seed=2, copies=evaluator.copies)
+    assert not evaluator.copies(kept).any() and rate < 0.5
+
+
+def test_neighbours_pairs_each_sample_with_its_nearest_training_image(evaluator, tmp_path, capsys):
+    from PIL import Image
+
+    from recipes.cli import save_neighbours
+    from zoo import contract, data
+
+    memorized = data.real_images(evaluator.source, "train", seed=5)[:4]
+    assert save_neighbours(evaluator, memorized, tmp_path / "pairs.png") == 0
+    picture = np.asarray(Image.open(tmp_path / "pairs.png"))
+    np.testing.assert_array_equal(picture, contract.grid(np.repeat(memorized, 2, axis=0), cols=8)[..., 0]
+                                  .repeat(2, axis=0).repeat(2, axis=1))  # fmt: skip
+    assert "4 closer than the copy threshold" in capsys.readouterr().out
