@@ -169,14 +169,18 @@ def _parser() -> argparse.ArgumentParser:
     source_help = "with --fit: the scorer (default: discriminator; a preset keeps its own)"
     judge.add_argument("--source", choices=["discriminator", "critic"], help=source_help)
     judge.add_argument("--target-precision", type=float, default=0.9, help="the precision rule's target")
+    judge.add_argument("--critic-images", type=_positive_int, help="with --fit --source critic: training "
+                       "images it learns from (default: the recipe's critic_images, 20,000)")  # fmt: skip
     judge.add_argument(
         "--rule",
         choices=contract.RULES,
-        help="with --fit: the default rule to store (default: class-share, or real-quantile without "
-        "classes); when scoring: the rule of the verdicts. Rules: precision (the target share real "
+        help="with --fit: the default rule to store (default: class-share for a discriminator, drs for a "
+        "critic; real-quantile for a class rule without classes); when scoring: the rule of the verdicts. "
+        "Rules: precision (the target share real "
         "among accepted held-out images), real-quantile (P(real) at least that of the 10%% least "
         "real-looking held-out real images), class-real-quantile (the same per class), class-share "
-        "(reject the lowest-scored 30%% of each class), drs (discriminator rejection sampling)",
+        "(reject the lowest-scored 30%% of each class), drs (discriminator rejection sampling), mh "
+        "(Metropolis-Hastings over 10 proposals)",
     )
     judge.set_defaults(func=_judge)
 
@@ -508,15 +512,16 @@ def _judge(args) -> int:
     if not 0 < args.target_precision <= 1:
         raise ZooError(f"--target-precision must be in (0, 1], got {args.target_precision}")
     if args.fit:
+        from recipes.trainer import CRITIC_IMAGES, fit_judge
+
+        critic_images = args.critic_images or (trained.recipe or {}).get("critic_images", CRITIC_IMAGES)
         if trained.kind == "preset":  # rewrites the preset's judge/ and its card's sha256
             from recipes.shipping import refit_judge
 
-            judge = refit_judge(trained, args.source, args.target_precision, args.rule)
+            judge = refit_judge(trained, args.source, args.target_precision, args.rule, critic_images)
         else:
-            from recipes.trainer import fit_judge
-
             judge = fit_judge(trained.model(), trained.source, trained.path, args.source or "discriminator",
-                              args.target_precision, args.rule)  # fmt: skip
+                              args.target_precision, args.rule, critic_images=critic_images)  # fmt: skip
         print(judge_card(judge))
     if args.images:
         judge = _judge_of(trained)

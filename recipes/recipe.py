@@ -73,6 +73,7 @@ class _RecipeFields(_Overridable):
     eval_every: int = 0  # epochs between quality evaluations logged to TensorBoard; 0 is off
     eval_samples: int = 2000  # samples per such evaluation
     judge: str = "discriminator"  # the judge fitted after training: discriminator | critic | none
+    critic_images: int = 20_000  # training images a critic judge learns from (against as many samples)
 
     def __post_init__(self):
         from zoo.data.transform import Preprocessing
@@ -81,7 +82,7 @@ class _RecipeFields(_Overridable):
         if self.judge not in ("discriminator", "critic", "none"):
             raise ZooError(f"judge must be 'discriminator', 'critic' or 'none', got {self.judge!r}")
         at_least_one = ("latent_dim", "g_width", "d_width", "d_steps", "batch_size", "epochs", "grid_every",
-                        "steps_per_epoch")  # fmt: skip
+                        "steps_per_epoch", "critic_images")  # fmt: skip
         for name in at_least_one:
             value = getattr(self, name)
             if value is not None and value < 1:

@@ -57,7 +57,7 @@ def save_run_as_preset(
 
 
 def refit_judge(preset: presets.Trained, source: str | None = None, target_precision: float = 0.9,
-                rule: str | None = None):  # fmt: skip
+                rule: str | None = None, critic_images: int | None = None):  # fmt: skip
     """Fits a preset's judge again (e.g. after the judge gained rules) and rewrites the
     sha256 its metadata lists; returns the judge. The new judge is written beside the old
     and swapped in only when complete."""
@@ -66,8 +66,9 @@ def refit_judge(preset: presets.Trained, source: str | None = None, target_preci
 
     old = preset.judge()
     source = source or (old.info.get("source") if old else "discriminator")
+    sized = {"critic_images": critic_images} if critic_images else {}
     with staged_folder(preset.judge_dir, replace=True) as staging:
-        judge = fit_judge(preset.model(), preset.source, preset.path, source,
-                          target_precision, rule, folder=staging)  # fmt: skip
+        judge = fit_judge(preset.model(), preset.source, preset.path, source, target_precision, rule,
+                          folder=staging, **sized)  # fmt: skip
     presets.rehash(preset)  # the judge's files were rewritten on purpose
     return judge

@@ -115,6 +115,8 @@ def _tampered(out: Path, tmp_path: Path) -> Path:
         ("no manifest", "dcgan", [], "has no manifest.json"),
         ("not a model", "dcgan", [], r"onnxruntime cannot load .*generator\.onnx"),
         ("bad suffix", "dcgan", [], "--out must end in .png or .npy"),
+        ("negative steps", "dcgan", ["--refine", "-1"], "refinement needs steps >= 0"),
+        ("no refine graph", "dcgan", ["--refine", "2"], "without the refinement graph; drop --refine"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(

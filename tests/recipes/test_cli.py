@@ -138,7 +138,8 @@ def test_train_sample_export_end_to_end(tmp_path, fashion_mnist_dir):
 def test_a_run_becomes_a_preset_that_every_command_takes(tmp_path, fashion_mnist_dir, monkeypatch, capsys):
     monkeypatch.setenv("TFDS_DATA_DIR", str(fashion_mnist_dir))
     run, preset = tmp_path / "run", tmp_path / "cgan-tiny"
-    tiny = ["--set", "g_width=8", "--set", "d_width=8", "--set", "batch_size=16", "--steps-per-epoch", "3"]
+    tiny = ["--set", "g_width=8", "--set", "d_width=8", "--set", "batch_size=16", "--steps-per-epoch", "3",
+            "--set", "critic_images=500"]  # fmt: skip
     argv = ["train", "cgan-fashion-mnist", "--epochs", "1", *tiny, "--run-dir", str(run), "--no-export"]
     assert main(argv) == 0
     capsys.readouterr()
@@ -168,8 +169,11 @@ def test_a_run_becomes_a_preset_that_every_command_takes(tmp_path, fashion_mnist
     assert main(["judge", str(preset), "--fit"]) == 0  # refits the preset's judge, rehashes it
     out = capsys.readouterr().out
     assert "class-share" in out and "realism score" in out and "AUC" in out
-    agreement = json.loads((preset / "judge" / "judge.json").read_text())["info"]["agreement"]
-    assert -1 <= agreement["realism_spearman"] <= 1 and agreement["n"] > 100
+    info = json.loads((preset / "judge" / "judge.json").read_text())["info"]
+    assert -1 <= info["agreement"]["realism_spearman"] <= 1 and info["agreement"]["n"] > 100
+    # cgan's D needs labels: its judge is a critic, trained on the recipe's 500 training images
+    # against as many samples, calibrated on the whole held-out half (5,000), its default rule DRS.
+    assert info["source"] == "critic" and info["critic_train_size"] == 1000 and info["rule"] == "drs"
     meta = json.loads((preset / "metadata.json").read_text())
     assert meta["files"]["judge/judge.json"] == sha256(preset / "judge" / "judge.json")
     assert {k: v for k, v in meta["files"].items() if not k.startswith("judge/")} == {
