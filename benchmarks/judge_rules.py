@@ -64,8 +64,10 @@ def main() -> int:
         inputs = refine_inputs(model, judge, model.sample_inputs(args.n, args.seed), refinement, args.seed)
         return model.generate(args.n, inputs=inputs), None
 
+    unrefined = Refinement(steps=0)  # each rule alone (a critic judge would refine first by default)
     rows = [("none", None, plain)]
-    rows += [(rule, rule, lambda rule=rule: judge.filter(model, args.n, args.seed, rule=rule))
+    rows += [(rule, rule, lambda rule=rule: judge.filter(model, args.n, args.seed, rule=rule,
+                                                         refinement=None if rule == "mh" else unrefined))
              for rule in RULES if rule in judge.rules]  # fmt: skip
     def refined_then_judged():
         return judge.filter(model, args.n, args.seed, rule=judge.rule, refinement=refinement)

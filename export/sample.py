@@ -124,6 +124,12 @@ class Exported:
         `zoo.evaluation.refine.refine_inputs` moves them (refine.onnx's gradient)."""
         return contract.langevin(inputs, self.energy_gradient, steps, step_size, noise, bound, seed)
 
+    @property
+    def default_refinement(self) -> dict | None:
+        """The judge card's refinement before judging, where this folder has the graph for it."""
+        options = self.judge_card.get("refinement")
+        return dict(options) if options and "refine" in self.manifest else None
+
     def energy_gradient(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
         """dE/dz for G's inputs (refine.onnx's `gradient`), E = ||z||^2 / 2 - calibrated logit."""
         if "refine" not in self.manifest:
@@ -134,7 +140,8 @@ class Exported:
                  max_draws: int = 50, refine: dict | None = None) -> tuple[np.ndarray, float]:  # fmt: skip
         """n samples the judge accepts, drawn in rounds of max(n, 256) (round r from seed
         seed + 1000 r, as `zoo.evaluation.judge.Judge.filter` draws them), each round refined
-        first with `refine` (`refined`'s options) when given; returns (images, acceptance rate)."""
+        first with `refine` (`refined`'s options; None: the judge card's own "refinement" where
+        the folder has the refinement graph; {"steps": 0}: none); returns (images, acceptance rate)."""
         card = self.judge_card
         rule = rule or card.get("rule", "precision")
         if rule in contract.CHAIN_RULES:
@@ -150,9 +157,12 @@ class Exported:
 
             return contract.mh_sample(n, length, proposals)
 
+        if refine is None:
+            refine = self.default_refinement
+
         def draw(round_: int) -> tuple[np.ndarray, np.ndarray]:
             inputs = sample_inputs(self.manifest, max(n, BATCH), seed + 1000 * round_, label)
-            if refine:
+            if refine and refine["steps"]:
                 inputs = self.refined(inputs, seed=seed + 1000 * round_, **refine)
             images = self.generate(inputs)
             logits, classes = self.judge_logits(images), self.classes(images, inputs)
@@ -220,7 +230,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.filter:
             samples, rate = exported.filtered(args.n, args.seed, args.label, args.rule, refine=refine)
             rule = args.rule or exported.judge_card.get("rule", "precision")
-            print(f"the judge ({rule}) accepted {rate:.1%} of the samples drawn")
+            steps = (refine or exported.default_refinement or {}).get("steps", 0)
+            how = f" after {steps} refinement steps" if steps and rule not in contract.CHAIN_RULES else ""
+            print(f"the judge ({rule}) accepted {rate:.1%} of the samples drawn{how}")
         else:
             inputs = sample_inputs(exported.manifest, args.n, args.seed, args.label)
             if refine:

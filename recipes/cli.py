@@ -315,7 +315,8 @@ def _needs_filter(args) -> None:
 
 
 def _refine_arguments(parser) -> None:
-    refine = "move each z uphill on the judge's calibrated logit: Langevin steps (Che et al. 2020)"
+    refine = ("move each z uphill on the judge's calibrated logit: Langevin steps (Che et al. 2020); with "
+              "--filter judge the default is the judge's own (a critic's: 20), 0 for none")  # fmt: skip
     parser.add_argument("--refine", type=int, metavar="STEPS", help=refine)
     step, noise = contract.REFINE_STEP_SIZE, contract.REFINE_NOISE
     parser.add_argument("--step-size", type=float, default=step, help="with --refine: the Langevin step")
@@ -351,8 +352,12 @@ def _sample(args) -> int:
         copies = _evaluator(trained).copies if args.no_copies else None
         samples, rate = judge.filter(model, args.n, seed=args.seed, rule=args.rule,
                                      refinement=_refinement(args), copies=copies)  # fmt: skip
+        rule = args.rule or judge.rule
+        refined = _refinement(args) or judge.default_refinement
+        chain = rule in contract.CHAIN_RULES
+        how = f" after {refined.steps} refinement steps" if refined and refined.steps and not chain else ""
         also = " (near-copies rejected too)" if copies else ""
-        print(f"the judge ({args.rule or judge.rule}) accepted {rate:.1%} of the samples drawn{also}")
+        print(f"the judge ({rule}) accepted {rate:.1%} of the samples drawn{how}{also}")
     elif args.refine is not None:
         from zoo.evaluation.refine import refine_inputs
 
@@ -543,7 +548,8 @@ def judge_card(judge) -> str:
         f"judge ({info['source']}): temperature {judge.temperature:.3g}, bias {judge.bias:.3g}, "
         f"ECE {info['ece_before']:.3f} -> {info['ece_after']:.3f}"
         + (f", AUC {info['auc']:.3f}" if "auc" in info else "")
-        + f"; classes from {judge.classes_from}; default rule {judge.rule}",
+        + f"; classes from {judge.classes_from}; default rule {judge.rule}"
+        + (f" after {judge.default_refinement.steps} refinement steps" if judge.default_refinement else ""),
         f"{'rule':<22}{'real accepted':>14}{'generated accepted':>20}",
     ]
     for rule, rates in info.get("acceptance", {}).items():

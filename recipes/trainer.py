@@ -285,8 +285,9 @@ def fit_judge(
     image) and otherwise what the dataset's shipped classifier predicts (for real and
     generated images alike, so both are classed the same way).
     """
+    from zoo.evaluation import distances
     from zoo.evaluation.evaluate import real_test_images
-    from zoo.evaluation.judge import Judge
+    from zoo.evaluation.judge import DEFAULT_REFINEMENT, Judge, agreement
 
     dataset = dataset if isinstance(dataset, data.Source) else data.source(dataset)
     real, labels = real_test_images(dataset, labels=True)
@@ -320,13 +321,12 @@ def fit_judge(
     judge.info["dataset"] = dataset.name
     judge.calibrate(calibration, fake, target_precision, real_classes, fake_classes, num_classes,
                     classes_from, rule)  # fmt: skip
+    if classes_from != "label":  # refine, then judge (not a conditional GAN's: LABELLED_DEFAULT_RULE)
+        judge.info["refinement"] = DEFAULT_REFINEMENT.get(judge.info["source"])
     if (extractor := _extractor(dataset)) is not None:  # the judge's ranking against the realism score
-        from zoo.evaluation import distances
-        from zoo.evaluation import judge as judging
-
         reference, _ = extractor(real[: len(real) // 2])  # half A: what neither the judge nor G saw
         realism = distances.realism_scores(reference, extractor(fake)[0])
-        judge.info["agreement"] = judging.agreement(judge.calibrated_logits(fake), realism)
+        judge.info["agreement"] = agreement(judge.calibrated_logits(fake), realism)
     judge.save(Path(folder) if folder is not None else Path(run_dir) / "judge")
     return judge
 

@@ -137,6 +137,9 @@ class Judge {
     this.classifier = classifier; // for class rules of an unconditional GAN
     this.classifierOutput = manifest.classifier?.outputs[0].name;
     this.classesFrom = this.card.classes_from ?? null;
+    // "Only good enough" refines first by the judge's own steps (a critic's: 20), as
+    // `ganzoo sample --filter judge` does, unless the refine field asks for others.
+    this.refineSteps = this.card.refinement?.steps ?? 0;
   }
 
   accepts(logit, cls, uniform) {
@@ -235,11 +238,11 @@ class Page {
     sizeCanvas(this.focus, this.w, this.h, FOCUS_ZOOM);
   }
 
-  // G's inputs for the grid from `seed`, refined when refinement is on.
-  async drawInputs(seed) {
+  // G's inputs for the grid from `seed`, refined by `steps` Langevin steps when there are any.
+  async drawInputs(seed, steps = this.refineSteps) {
     const inputs = this.plainInputs(seed);
-    if (!this.refiner || this.refineSteps === 0) return inputs;
-    return this.refiner.refine(inputs, this.refineSteps, uniformSource(seed ^ 0x4ef));
+    if (!this.refiner || !steps) return inputs;
+    return this.refiner.refine(inputs, steps, uniformSource(seed ^ 0x4ef));
   }
 
   // Draws G's inputs for the grid, the way the zoo does: discrete values cycle by column.
@@ -286,7 +289,7 @@ class Page {
     const picked = new Array(this.n).fill(null);
     for (let round = 0; round < MAX_ROUNDS && picked.includes(null); round++) {
       const seed = this.seed * MAX_ROUNDS + round;
-      const inputs = await this.drawInputs(seed);
+      const inputs = await this.drawInputs(seed, this.refineSteps || this.judge.refineSteps);
       const images = await this.generator.run(inputs);
       const verdicts = await this.judge.judge(images, inputs, this.chances(seed));
       verdicts.forEach((verdict, j) => {

@@ -191,8 +191,9 @@ def judged(tmp_path_factory):
             judge = Judge.from_discriminator(model)
             judge.classifier, judge.info["classes_from"] = classifier_network((28, 28, 1), 3), "classifier"
             real_classes, fake_classes, k = judge.classes(real), judge.classes(fake), 3
-        else:
+        else:  # a critic refines before it judges, as fit_judge sets critics up (3 steps here)
             judge = Judge.train_critic(model, real, epochs=1)
+            judge.info["refinement"] = {"steps": 3, "step_size": 0.05, "noise": 0.5}
             real_classes, fake_classes, k = labels, inputs["label"], helpers.NUM_CLASSES
         judge.calibrate(
             real, fake, 0.9, real_classes, fake_classes, k, judge.info.get("classes_from", "label")
@@ -260,6 +261,16 @@ def test_refinement_in_onnxruntime_moves_z_as_python_does(judged, variant):
     want_kept, want_rate = judge.filter(model, 40, seed=2, refinement=refinement)
     assert rate == want_rate
     np.testing.assert_allclose(kept, want_kept, atol=1e-3)
+    # The card's refinement is the default (the cgan critic's); {"steps": 0} or steps=0 turns it off.
+    plain, _ = exported.filtered(40, seed=2, refine={"steps": 0})
+    unrefined, _ = judge.filter(model, 40, seed=2, refinement=Refinement(steps=0))
+    np.testing.assert_allclose(plain, unrefined, atol=1e-4)
+    if variant == "cgan":
+        assert exported.default_refinement == options and judge.default_refinement == refinement
+        np.testing.assert_allclose(exported.filtered(40, seed=2)[0], kept, atol=1e-6)
+        assert np.abs(plain - kept).mean() > 1e-3
+    else:
+        assert exported.default_refinement is None and judge.default_refinement is None
 
 
 def test_sample_py_runs_alone_in_a_fresh_environment(judged, tmp_path):

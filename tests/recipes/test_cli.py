@@ -172,8 +172,10 @@ def test_a_run_becomes_a_preset_that_every_command_takes(tmp_path, fashion_mnist
     info = json.loads((preset / "judge" / "judge.json").read_text())["info"]
     assert -1 <= info["agreement"]["realism_spearman"] <= 1 and info["agreement"]["n"] > 100
     # cgan's D needs labels: its judge is a critic, trained on the recipe's 500 training images
-    # against as many samples, calibrated on the whole held-out half (5,000), its default rule DRS.
-    assert info["source"] == "critic" and info["critic_train_size"] == 1000 and info["rule"] == "drs"
+    # against as many samples, calibrated on the whole held-out half (5,000); classed by label,
+    # its default is class-share without refinement.
+    assert info["source"] == "critic" and info["critic_train_size"] == 1000
+    assert info["rule"] == "class-share" and not info.get("refinement")
     meta = json.loads((preset / "metadata.json").read_text())
     assert meta["files"]["judge/judge.json"] == sha256(preset / "judge" / "judge.json")
     assert {k: v for k, v in meta["files"].items() if not k.startswith("judge/")} == {

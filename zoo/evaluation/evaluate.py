@@ -9,7 +9,7 @@ import dataclasses
 
 import numpy as np
 
-from zoo import data
+from zoo import contract, data
 from zoo.errors import ZooError
 from zoo.evaluation import distances, novelty
 from zoo.evaluation.features import FeatureExtractor
@@ -176,6 +176,8 @@ def evaluate(
     labels = None
     if judge is not None:
         rule = rule or judge.rule
+        if refinement is None and rule not in contract.CHAIN_RULES:
+            refinement = judge.default_refinement  # what filter applies; recorded below
         copies = evaluator.copies if no_copies else None
         samples, acceptance = judge.filter(
             model, n, seed=seed, rule=rule, refinement=refinement, copies=copies
@@ -189,8 +191,9 @@ def evaluate(
         samples, acceptance = model.generate(n, inputs=inputs), None
         labels = inputs.get("label")
     report = evaluator.report(samples, labels, with_novelty=novelty)
+    refined = refinement is not None and refinement.steps > 0
     report.update(seed=seed, filter=None if judge is None else f"judge ({rule})", acceptance_rate=acceptance,
-                  refinement=None if refinement is None else dataclasses.asdict(refinement))  # fmt: skip
+                  refinement=dataclasses.asdict(refinement) if refined else None)  # fmt: skip
     if model.codes and "code_cat" in model.codes and evaluator.extractor(samples[:1])[1] is not None:
         report["code_consistency"] = code_consistency(model, evaluator.extractor, consistency_per_code, seed)
     return report

@@ -91,10 +91,10 @@ def without_remapping():
         tf.config.optimizer.set_experimental_options({"remapping": True if before is None else before})
 
 
-def refine_inputs(model, judge, inputs: dict, refinement: Refinement, seed: int = 0) -> dict:
+def refine_inputs(model, judge, inputs: dict, refinement: Refinement, seed: int = 0, gradient=None) -> dict:
     """`inputs` with z moved by the refinement's steps (`zoo.contract.langevin`); every other
-    input unchanged."""
-    gradient = energy_gradient(model, judge)
+    input unchanged. `gradient`: `energy_gradient(model, judge)` when the caller keeps one."""
+    gradient = gradient or energy_gradient(model, judge)
     r = refinement
     with without_remapping():
         return contract.langevin(

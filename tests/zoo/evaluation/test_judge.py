@@ -242,3 +242,20 @@ def test_auc_is_the_chance_a_real_image_outscores_a_generated_one():
     assert judge_lib.auc(np.array([1.0, 2.0]), np.array([3.0, 4.0])) == 0.0
     # real 2 beats fake 1 and ties fake 2 (half), real 0 beats neither: (1 + 0.5 + 0) / 4.
     assert judge_lib.auc(np.array([2.0, 0.0]), np.array([1.0, 2.0])) == pytest.approx(1.5 / 4)
+
+
+def test_each_scorer_gets_the_default_way_measured_best_for_it():
+    """docs/judge.md: DRS after 20 refinement steps for a critic, class-share for the trained D
+    and for any judge of a conditional GAN (classes from labels); real-quantile where a class
+    rule has no classes."""
+    from zoo.evaluation.judge import DEFAULT_REFINEMENT, Judge, critic_network
+
+    critic = Judge(critic_network((28, 28, 1), 4), info={"source": "critic"})
+    d = Judge(critic_network((28, 28, 1), 4), info={"source": "discriminator"})
+    assert [critic.default_rule(c) for c in ("classifier", "label", None)] == ["drs", "class-share", "drs"]
+    assert [d.default_rule(c) for c in ("classifier", "label", None)] == ["class-share", "class-share",
+                                                                          "real-quantile"]  # fmt: skip
+    assert DEFAULT_REFINEMENT["critic"]["steps"] == 20 and "discriminator" not in DEFAULT_REFINEMENT
+    assert critic.default_refinement is None  # until fit_judge gives it the card's refinement
+    critic.info["refinement"] = DEFAULT_REFINEMENT["critic"]
+    assert critic.default_refinement.steps == 20 and critic.default_refinement.step_size == 0.01
