@@ -52,6 +52,9 @@ def main() -> int:
     floor = evaluator.floor()
     print(f"{trained.name}: {source} judge, temperature {judge.temperature:.3g}, bias {judge.bias:.3g}, "
           f"classes from {judge.classes_from}; n = {args.n}, seed {args.seed}")  # fmt: skip
+    agreement = judge.info.get("agreement", {})
+    print(f"held out: AUC {judge.info['auc']:.3f}, ECE {judge.info['ece_after']:.3f}; ranking vs realism: "
+          f"Spearman {agreement.get('realism_spearman', float('nan')):.2f}")  # fmt: skip
     header = (f"{'way':<24}{'real acc.':>10}{'gen. acc.':>10}{'sampling':>10}{'s/1000':>8}{'FD':>9}{'KID':>9}"
               f"{'precision':>10}{'recall':>8}{'classes':>8}{'class KL':>9}")  # fmt: skip
     print(header)

@@ -79,7 +79,7 @@ def test_preset_is_its_recipe_and_reproduces_its_card(name, evaluators):
 def test_preset_exports_with_parity(name, tmp_path):
     manifest = artifacts.export_trained(name, tmp_path / "export")
     assert manifest["variant"] == recipes.RECIPES[name].variant
-    for network in ("generator", "discriminator", "judge"):
+    for network in ("generator", "discriminator", "judge", "refine"):
         diffs = manifest["parity"][network]
         tolerance = artifacts.PARITY_TOLERANCE * manifest["parity"]["output_scale"][network]
         assert diffs and max(diffs.values()) <= tolerance, (network, diffs)

@@ -23,6 +23,17 @@ def test_calibration_fit_recovers_a_known_temperature_and_bias():
     assert temperature == pytest.approx(0.2, rel=0.1) and bias == pytest.approx(-2.5, abs=0.15)
 
 
+def test_a_perfect_separation_keeps_a_finite_temperature():
+    """Platt's targets: 100 real images all above 100 generated ones still give P(real) inside
+    (0, 1), at about Platt's targets for the extreme scores, not T -> 0."""
+    logits = np.concatenate([np.linspace(1, 3, 100), np.linspace(-3, -1, 100)])
+    is_real = np.arange(200) < 100
+    temperature, bias = judge_lib.fit_calibration(logits, is_real)
+    p = contract.sigmoid(logits / temperature + bias)
+    assert temperature > 0.05 and p[:100].min() > 0.9 and p[:100].max() < 1 - 1e-6
+    assert p[100:].min() > 1e-6 and p[100:].max() < 0.1
+
+
 def test_expected_calibration_error():
     rng = np.random.default_rng(1)
     p = rng.random(50_000)
