@@ -93,7 +93,9 @@ def env(fashion_mnist_dir):
     }
 
 
-@pytest.mark.parametrize("recipe", ["dcgan-fashion-mnist", "wgan-gp-fashion-mnist"])  # batch norm; penalty
+# WGAN-GP: G's batch norm, D's several steps and the gradient penalty across workers (the
+# default recipe's DCGAN adds nothing this one lacks; dropped to keep the suite in budget).
+@pytest.mark.parametrize("recipe", ["wgan-gp-fashion-mnist"])
 def test_two_workers_train_as_one_device_and_only_the_chief_writes(recipe, tmp_path, env, monkeypatch):
     steps, epochs = 3, 2
     runs = [tmp_path / "chief", tmp_path / "other"]  # separate folders: who wrote what shows

@@ -86,15 +86,17 @@ class _HalfCopying:
 
 def test_the_judge_rejects_near_copies_with_the_held_out_threshold(evaluator):
     from zoo import data
+    from zoo.evaluation.refine import Refinement
 
     train = data.real_images(evaluator.source, "train", seed=3)
     assert evaluator.copies(train[:300]).mean() > 0.5  # a training image is its own nearest
     trained = presets.locate("dcgan-fashion-mnist")
     model, judge = _HalfCopying(trained.model(), train), trained.judge()
     assert evaluator.copies(trained.model().generate(300, seed=1)).mean() < 0.05
-    kept, _ = judge.filter(model, 120, seed=2)  # the judge alone takes real images for good ones
+    unrefined = Refinement(steps=0)  # its default refinement moves z, not the copies: left out here
+    kept, _ = judge.filter(model, 120, seed=2, refinement=unrefined)  # the judge takes real images for good
     assert evaluator.copies(kept).mean() > 0.3
-    kept, rate = judge.filter(model, 120, seed=2, copies=evaluator.copies)
+    kept, rate = judge.filter(model, 120, seed=2, refinement=unrefined, copies=evaluator.copies)
     assert not evaluator.copies(kept).any() and rate < 0.5
 
 
