@@ -78,30 +78,32 @@ def inception_score(logits: np.ndarray, splits: int = 10) -> tuple[float, float]
     return float(np.mean(scores)), float(np.std(scores))
 
 
-def _kth_neighbour_radii(features: np.ndarray, k: int, batch: int = 1024) -> np.ndarray:
+def _distances(points: np.ndarray, references: np.ndarray, batch: int = 1024):
+    """(start, the distances of points[start : start + batch] to every reference), a block
+    of points at a time, from ||p||^2 + ||r||^2 - 2 p.r."""
+    squared_refs = np.sum(references**2, axis=1)
+    for start in range(0, len(points), batch):
+        block = points[start : start + batch]
+        d2 = np.sum(block**2, axis=1)[:, None] + squared_refs[None, :] - 2 * block @ references.T
+        yield start, np.sqrt(np.maximum(d2, 0))
+
+
+def _kth_neighbour_radii(features: np.ndarray, k: int) -> np.ndarray:
     """Distance from each point to its k-th nearest other point in the same set."""
     radii = np.empty(len(features))
-    sq = np.sum(features**2, axis=1)
-    for i in range(0, len(features), batch):
-        block = features[i : i + batch]
-        d2 = np.maximum(sq[i : i + batch, None] + sq[None, :] - 2 * block @ features.T, 0)
-        radii[i : i + batch] = np.sqrt(np.partition(d2, k, axis=1)[:, k])  # index 0 is the point itself
+    for start, d in _distances(features, features):
+        radii[start : start + len(d)] = np.partition(d, k, axis=1)[:, k]  # index 0 is the point itself
     return radii
 
 
-def _inside_manifold(
-    points: np.ndarray, manifold: np.ndarray, radii: np.ndarray, batch: int = 1024
-) -> np.ndarray:
-    sq_m = np.sum(manifold**2, axis=1)
+def _inside_manifold(points: np.ndarray, manifold: np.ndarray, radii: np.ndarray) -> np.ndarray:
     inside = np.empty(len(points), bool)
-    for i in range(0, len(points), batch):
-        block = points[i : i + batch]
-        d2 = np.maximum(np.sum(block**2, axis=1)[:, None] + sq_m[None, :] - 2 * block @ manifold.T, 0)
-        inside[i : i + batch] = np.any(np.sqrt(d2) <= radii[None, :], axis=1)
+    for start, d in _distances(points, manifold):
+        inside[start : start + len(d)] = np.any(d <= radii[None, :], axis=1)
     return inside
 
 
-def realism_scores(real: np.ndarray, fake: np.ndarray, k: int = 3, batch: int = 1024) -> np.ndarray:
+def realism_scores(real: np.ndarray, fake: np.ndarray, k: int = 3) -> np.ndarray:
     """Each fake's realism score (Kynkaanniemi et al. 2019): max over real points r of
     radius(r) / ||fake - r||, radius(r) the distance to r's k-th nearest real neighbour, over
     the half of the real points with the smallest radii (the paper's pruning of outliers).
@@ -111,12 +113,9 @@ def realism_scores(real: np.ndarray, fake: np.ndarray, k: int = 3, batch: int = 
     radii = _kth_neighbour_radii(real, k)
     kept = radii <= np.median(radii)
     real, radii = real[kept], radii[kept]
-    sq_r = np.sum(real**2, axis=1)
     scores = np.empty(len(fake))
-    for i in range(0, len(fake), batch):
-        block = fake[i : i + batch]
-        d2 = np.maximum(np.sum(block**2, axis=1)[:, None] + sq_r[None, :] - 2 * block @ real.T, 0)
-        scores[i : i + batch] = np.max(radii[None, :] / np.maximum(np.sqrt(d2), 1e-12), axis=1)
+    for start, d in _distances(fake, real):
+        scores[start : start + len(d)] = np.max(radii[None, :] / np.maximum(d, 1e-12), axis=1)
     return scores
 
 
