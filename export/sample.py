@@ -124,11 +124,16 @@ class Exported:
         `zoo.evaluation.refine.refine_inputs` moves them (refine.onnx's gradient)."""
         return contract.langevin(inputs, self.energy_gradient, steps, step_size, noise, bound, seed)
 
-    @property
-    def default_refinement(self) -> dict | None:
-        """The judge card's refinement before judging, where this folder has the graph for it."""
-        options = self.judge_card.get("refinement")
-        return dict(options) if options and "refine" in self.manifest else None
+    def refinement_for(self, rule: str, refine: dict | None = None) -> dict | None:
+        """The refinement `filtered` applies before judging under `rule`: `refine` when given,
+        else the judge card's own where this folder has the graph for it; None where it takes
+        no step (a chain rule chooses among G's own proposals)."""
+        if rule in contract.CHAIN_RULES:
+            return None
+        if refine is None:
+            options = self.judge_card.get("refinement")
+            refine = dict(options) if options and "refine" in self.manifest else None
+        return refine if refine and refine["steps"] else None
 
     def energy_gradient(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
         """dE/dz for G's inputs (refine.onnx's `gradient`), E = ||z||^2 / 2 - calibrated logit."""
@@ -157,12 +162,11 @@ class Exported:
 
             return contract.mh_sample(n, length, proposals)
 
-        if refine is None:
-            refine = self.default_refinement
+        refine = self.refinement_for(rule, refine)
 
         def draw(round_: int) -> tuple[np.ndarray, np.ndarray]:
             inputs = sample_inputs(self.manifest, max(n, BATCH), seed + 1000 * round_, label)
-            if refine and refine["steps"]:
+            if refine:
                 inputs = self.refined(inputs, seed=seed + 1000 * round_, **refine)
             images = self.generate(inputs)
             logits, classes = self.judge_logits(images), self.classes(images, inputs)
@@ -224,14 +228,13 @@ def main(argv: list[str] | None = None) -> int:
             raise ContractError("--rule chooses the judge's rule; it needs --filter judge")
         exported = Exported(args.export)
         refine = None
-        if args.refine is not None:
+        if args.refine is not None:  # contract.langevin checks the options
             refine = {"steps": args.refine, "step_size": args.step_size, "noise": args.noise}
-            contract.check_refinement(args.refine, args.step_size, args.noise, contract.REFINE_BOUND)
         if args.filter:
             samples, rate = exported.filtered(args.n, args.seed, args.label, args.rule, refine=refine)
             rule = args.rule or exported.judge_card.get("rule", "precision")
-            steps = (refine or exported.default_refinement or {}).get("steps", 0)
-            how = f" after {steps} refinement steps" if steps and rule not in contract.CHAIN_RULES else ""
+            refined = exported.refinement_for(rule, refine)
+            how = f" after {refined['steps']} refinement steps" if refined else ""
             print(f"the judge ({rule}) accepted {rate:.1%} of the samples drawn{how}")
         else:
             inputs = sample_inputs(exported.manifest, args.n, args.seed, args.label)

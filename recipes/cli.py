@@ -340,6 +340,8 @@ def _sample(args) -> int:
     if args.neighbours and args.out.suffix != ".png":
         raise ZooError(f"--neighbours draws a picture; --out must end in .png, got {args.out}")
     model = trained.model()
+    evaluator = _evaluator(trained) if args.no_copies or args.neighbours else None  # built once for both
+    refinement = _refinement(args)
     if args.code_sweep:
         if not hasattr(model, "code_sweep"):
             raise ZooError(
@@ -349,25 +351,24 @@ def _sample(args) -> int:
         samples = model.generate(rows * model.categorical_code, inputs=model.code_sweep(rows, args.seed))
     elif args.filter:
         judge = _judge_of(trained)
-        copies = _evaluator(trained).copies if args.no_copies else None
+        copies = evaluator.copies if args.no_copies else None
         samples, rate = judge.filter(model, args.n, seed=args.seed, rule=args.rule,
-                                     refinement=_refinement(args), copies=copies)  # fmt: skip
+                                     refinement=refinement, copies=copies)  # fmt: skip
         rule = args.rule or judge.rule
-        refined = _refinement(args) or judge.default_refinement
-        chain = rule in contract.CHAIN_RULES
-        how = f" after {refined.steps} refinement steps" if refined and refined.steps and not chain else ""
+        refined = judge.refinement_for(rule, refinement)
+        how = f" after {refined.steps} refinement steps" if refined else ""
         also = " (near-copies rejected too)" if copies else ""
         print(f"the judge ({rule}) accepted {rate:.1%} of the samples drawn{how}{also}")
     elif args.refine is not None:
         from zoo.evaluation.refine import refine_inputs
 
         drawn = model.sample_inputs(args.n, args.seed)
-        inputs = refine_inputs(model, _judge_of(trained), drawn, _refinement(args), args.seed)
+        inputs = refine_inputs(model, _judge_of(trained), drawn, refinement, args.seed)
         samples = model.generate(args.n, inputs=inputs)
     else:
         samples = model.generate(args.n, seed=args.seed)
     if args.neighbours:
-        return save_neighbours(_evaluator(trained), samples, args.out)
+        return save_neighbours(evaluator, samples, args.out)
     contract.save_samples(args.out, samples, cols=model.grid_columns)
     print(f"wrote {args.n} samples to {args.out}")
     return 0

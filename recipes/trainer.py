@@ -309,10 +309,11 @@ def fit_judge(
         calibration, calibration_labels = held_out, held_out_labels
     inputs = model.sample_inputs(len(calibration), seed=777)
     fake = model.generate(len(calibration), inputs=inputs)
+    classifier = _extractor(dataset)  # classes for the class rules; features for the realism score
     if model.num_classes:
         classes_from, real_classes, fake_classes = "label", calibration_labels, inputs["label"]
         num_classes = model.num_classes
-    elif (classifier := _extractor(dataset)) is not None:
+    elif classifier is not None:
         judge.classifier, judge.info["classes_from"] = classifier.network, "classifier"
         classes_from, num_classes = "classifier", int(classifier.info.get("num_classes", 10))
         real_classes, fake_classes = judge.classes(calibration), judge.classes(fake)
@@ -323,9 +324,9 @@ def fit_judge(
                     classes_from, rule)  # fmt: skip
     if classes_from != "label":  # refine, then judge (not a conditional GAN's: LABELLED_DEFAULT_RULE)
         judge.info["refinement"] = DEFAULT_REFINEMENT.get(judge.info["source"])
-    if (extractor := _extractor(dataset)) is not None:  # the judge's ranking against the realism score
-        reference, _ = extractor(real[: len(real) // 2])  # half A: what neither the judge nor G saw
-        realism = distances.realism_scores(reference, extractor(fake)[0])
+    if classifier is not None:  # the judge's ranking against the realism score
+        reference, _ = classifier(real[: len(real) // 2])  # half A: what neither the judge nor G saw
+        realism = distances.realism_scores(reference, classifier(fake)[0])
         judge.info["agreement"] = agreement(judge.calibrated_logits(fake), realism)
     judge.save(Path(folder) if folder is not None else Path(run_dir) / "judge")
     return judge

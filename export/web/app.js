@@ -476,29 +476,30 @@ async function load() {
     }),
   );
   if (judge) {
-    const toggle = document.getElementById("only-good");
-    document.getElementById("judging").hidden = false;
-    toggle.disabled = false;
-    toggle.addEventListener("change", () =>
-      schedule(async () => {
-        page.onlyGood = toggle.checked;
-        await page.resample();
-      }),
-    );
+    enable("only-good", "judging", (toggle) => {
+      page.onlyGood = toggle.checked;
+    });
     page.grid.addEventListener("mousemove", (event) => page.describe(page.cellAt(event)));
     page.grid.addEventListener("mouseleave", () => page.describe());
   }
   if (refiner) {
-    const steps = document.getElementById("refine-steps");
-    document.getElementById("refining").hidden = false;
-    steps.disabled = false;
-    steps.addEventListener("change", () =>
-      schedule(async () => {
-        page.refineSteps = Math.max(0, Math.round(Number(steps.value) || 0));
-        await page.resample();
-      }),
-    );
+    enable("refine-steps", "refining", (steps) => {
+      page.refineSteps = Math.max(0, Math.round(Number(steps.value) || 0));
+    });
   }
+}
+
+// Shows a control's group and enables it; a change applies it to the page and redraws the grid.
+function enable(id, group, apply) {
+  const control = document.getElementById(id);
+  document.getElementById(group).hidden = false;
+  control.disabled = false;
+  control.addEventListener("change", () =>
+    schedule(async () => {
+      apply(control);
+      await page.resample();
+    }),
+  );
 }
 
 const ready = load();

@@ -265,12 +265,13 @@ def test_refinement_in_onnxruntime_moves_z_as_python_does(judged, variant):
     plain, _ = exported.filtered(40, seed=2, refine={"steps": 0})
     unrefined, _ = judge.filter(model, 40, seed=2, refinement=Refinement(steps=0))
     np.testing.assert_allclose(plain, unrefined, atol=1e-4)
+    rule = exported.judge_card["rule"]
     if variant == "cgan":
-        assert exported.default_refinement == options and judge.default_refinement == refinement
+        assert exported.refinement_for(rule) == options and judge.default_refinement == refinement
         np.testing.assert_allclose(exported.filtered(40, seed=2)[0], kept, atol=1e-6)
         assert np.abs(plain - kept).mean() > 1e-3
     else:
-        assert exported.default_refinement is None and judge.default_refinement is None
+        assert exported.refinement_for(rule) is None and judge.default_refinement is None
 
 
 def test_sample_py_runs_alone_in_a_fresh_environment(judged, tmp_path):

@@ -9,7 +9,7 @@ import dataclasses
 
 import numpy as np
 
-from zoo import contract, data
+from zoo import data
 from zoo.errors import ZooError
 from zoo.evaluation import distances, novelty
 from zoo.evaluation.features import FeatureExtractor
@@ -176,12 +176,11 @@ def evaluate(
     labels = None
     if judge is not None:
         rule = rule or judge.rule
-        if refinement is None and rule not in contract.CHAIN_RULES:
-            refinement = judge.default_refinement  # what filter applies; recorded below
         copies = evaluator.copies if no_copies else None
         samples, acceptance = judge.filter(
             model, n, seed=seed, rule=rule, refinement=refinement, copies=copies
         )
+        refinement = judge.refinement_for(rule, refinement)  # what filter applied; recorded below
     else:
         inputs = model.sample_inputs(n, seed)
         if refinement is not None:
@@ -191,7 +190,7 @@ def evaluate(
         samples, acceptance = model.generate(n, inputs=inputs), None
         labels = inputs.get("label")
     report = evaluator.report(samples, labels, with_novelty=novelty)
-    refined = refinement is not None and refinement.steps > 0
+    refined = refinement is not None and refinement.steps > 0  # steps=0: none
     report.update(seed=seed, filter=None if judge is None else f"judge ({rule})", acceptance_rate=acceptance,
                   refinement=dataclasses.asdict(refinement) if refined else None)  # fmt: skip
     if model.codes and "code_cat" in model.codes and evaluator.extractor(samples[:1])[1] is not None:

@@ -212,6 +212,15 @@ class Judge:
 
         return Refinement(**options)
 
+    def refinement_for(self, rule: str | None = None, refinement=None):
+        """The refinement `filter` applies before judging under `rule` (this judge's own by
+        default): `refinement` when given, else `default_refinement`; None where it takes no
+        step (a chain rule chooses among G's own proposals)."""
+        if (rule or self.rule) in contract.CHAIN_RULES:
+            return None
+        refinement = self.default_refinement if refinement is None else refinement
+        return refinement if refinement is not None and refinement.steps else None
+
     @property
     def rules(self) -> dict:
         return self.info["rules"]
@@ -436,9 +445,9 @@ class Judge:
                     f"the {rule!r} rule chooses among G's own proposals; drop --refine and --no-copies"
                 )
             return self._mh_sample(model, n, seed)
-        refinement = self.default_refinement if refinement is None else refinement
+        refinement = self.refinement_for(rule, refinement)
         gradient = None
-        if refinement is not None and refinement.steps:
+        if refinement is not None:
             from zoo.evaluation.refine import energy_gradient, refine_inputs
 
             gradient = energy_gradient(model, self)  # traced once for every round
