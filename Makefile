@@ -12,17 +12,19 @@ CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_DIR ?= runs/demo
 DEMO_BUDGET ?= 300
-# The presets: every tuned Fashion-MNIST recipe, trained for PRESET_BUDGET seconds each.
+# The presets: every tuned Fashion-MNIST recipe, trained for PRESET_BUDGET seconds each, in the
+# default precision (bfloat16 where the CPU has it).
 PRESET_RECIPES := gan-mlp-fashion-mnist dcgan-fashion-mnist cgan-fashion-mnist acgan-fashion-mnist \
 	infogan-fashion-mnist lsgan-fashion-mnist wgan-fashion-mnist wgan-gp-fashion-mnist sngan-fashion-mnist
-PRESET_BUDGET ?= 900
+PRESET_BUDGET ?= 1800
 PRESET_RUNS ?= runs/presets
 PIN ?=  # e.g. PIN="taskset -c 1": the shipped presets were trained on one core each
 # The Noto emoji presets (64x64 colour): EMOJI_BUDGET seconds each, in the default precision.
 EMOJI_RECIPES := dcgan-noto-emoji cgan-noto-emoji
 EMOJI_BUDGET ?= 1800
 
-.PHONY: setup data web demo test lint clean presets emoji-presets zoo-table web-screenshot
+.PHONY: setup data web demo test lint clean presets emoji-presets zoo-table web-screenshot gallery \
+	gallery-screenshot
 
 setup: $(STAMP)
 
@@ -66,14 +68,13 @@ demo: setup data
 	$(BIN)/ganzoo train dcgan-fashion-mnist --time-budget $(DEMO_BUDGET) --run-dir $(DEMO_DIR)
 	$(BIN)/ganzoo sample $(DEMO_DIR) --n 64 --out $(DEMO_DIR)/demo-grid.png
 
-# Trains every preset again (about 16 minutes each), saves it with its measured card, then
-# redraws the README's zoo table and docs/zoo/. In float32, as the shipped presets were.
+# Trains every preset again (about 33 minutes each), saves it with its measured card, then
+# redraws the README's zoo table and docs/zoo/.
 presets: setup data
 	@for r in $(PRESET_RECIPES); do \
-		command="ganzoo train $$r --time-budget $(PRESET_BUDGET) --epochs 200 --no-mixed-precision --run-dir RUN"; \
+		command="ganzoo train $$r --time-budget $(PRESET_BUDGET) --epochs 200 --run-dir RUN"; \
 		rm -rf $(PRESET_RUNS)/$$r && \
-		$(PIN) $(BIN)/ganzoo train $$r --time-budget $(PRESET_BUDGET) --epochs 200 --no-mixed-precision \
-			--run-dir $(PRESET_RUNS)/$$r && \
+		$(PIN) $(BIN)/ganzoo train $$r --time-budget $(PRESET_BUDGET) --epochs 200 --run-dir $(PRESET_RUNS)/$$r && \
 		$(PIN) $(BIN)/ganzoo preset $(PRESET_RUNS)/$$r --out presets/$$r --force --command "$(PIN) $$command" \
 		|| exit 1; \
 	done
@@ -108,4 +109,13 @@ clean:
 
 # Redraws docs/web-page.png: the sampling page, with its judge, on the DCGAN preset's export.
 web-screenshot: setup web
-	$(BIN)/python docs/web_page_screenshot.py
+	$(BIN)/python docs/web_page_screenshot.py web-page
+
+# The gallery of every shipped preset, in runs/gallery/ (open index.html, or serve the folder).
+GALLERY ?= runs/gallery
+gallery: setup web
+	$(BIN)/ganzoo gallery --out $(GALLERY) --force
+
+# Redraws docs/gallery.png: a gallery card sampling live, for the README.
+gallery-screenshot: setup web
+	$(BIN)/python docs/web_page_screenshot.py gallery

@@ -27,16 +27,6 @@ ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = "<!-- zoo-table -->", "<!-- /zoo-table -->"
 
 
-def grid(model):
-    """A square grid: a column per class or code value (as many rows, each row sharing z
-    across an InfoGAN code sweep), else 8 x 8."""
-    if getattr(model, "categorical_code", 0):
-        k = model.categorical_code
-        return contract.grid(model.generate(k * k, inputs=model.code_sweep(k, seed=0)), cols=k)
-    cols = model.grid_columns or 8
-    return contract.grid(model.generate(cols * cols, seed=0), cols=cols)
-
-
 def conditioning(report: dict) -> str:
     samples = report["samples"]
     if "label_accuracy" in samples:
@@ -98,7 +88,7 @@ def dataset_table(dataset: str, items: list, evaluate_n: int | None, grids: Path
             report = evaluate(model, evaluator, evaluate_n)
         grid_path = None
         if grids:
-            grid_path = contract.save_png(grids / f"{name}.png", grid(model), scale=1)
+            grid_path = contract.save_png(grids / f"{name}.png", presets.sample_grid(model), scale=1)
             gallery.append((name, Path(os.path.relpath(grid_path, ROOT)).as_posix()))
         lines.append(row(name, preset.card, report, grid_path))
         floor = report["real_floor"]

@@ -160,12 +160,13 @@ def refine_module(model: AdversarialModel, judge) -> tuple[tf.Module, list, list
     return module, inputs, outputs
 
 
-def write_refine(module: tf.Module, inputs, outputs, folder: Path) -> None:
+def write_refine(module: tf.Module, inputs, outputs, folder: Path, saved_model: bool = True) -> None:
     """refine/ (a SavedModel whose serving signature is the graph) and refine.onnx, the
     gradient ops the converter lacks written in ONNX (`export.onnx_gradients`).
 
     Raises ZooError naming any op that is still not ONNX."""
-    tf.saved_model.save(module, str(folder / "refine"), signatures=module.serve.get_concrete_function())
+    if saved_model:
+        tf.saved_model.save(module, str(folder / "refine"), signatures=module.serve.get_concrete_function())
     converted, _ = tf2onnx.convert.from_function(
         module.serve,
         input_signature=_signature(inputs),
@@ -205,17 +206,19 @@ def _max_diffs(
     session = ort.InferenceSession(str(folder / f"{name}.onnx"), providers=["CPUExecutionProvider"])
     names = [o["name"] for o in outputs]
     onnx_out = session.run(names, {s["name"]: a for s, a in zip(inputs, arrays, strict=True)})
-    served = tf.saved_model.load(str(folder / name)).signatures["serving_default"]
-    saved_out = served(**{s["name"]: tf.constant(a) for s, a in zip(inputs, arrays, strict=True)})
+    saved_out = None
+    if (folder / name).is_dir():  # not in an ONNX-only export
+        served = tf.saved_model.load(str(folder / name)).signatures["serving_default"]
+        saved_out = served(**{s["name"]: tf.constant(a) for s, a in zip(inputs, arrays, strict=True)})
     # One example alone must give the same answer: the batch dimension is truly dynamic.
     single = session.run(names, {s["name"]: a[:1] for s, a in zip(inputs, arrays, strict=True)})
-    diffs = {"onnx": 0.0, "saved_model": 0.0, "onnx_batch_1": 0.0}
+    diffs = {"onnx": 0.0, "onnx_batch_1": 0.0, **({"saved_model": 0.0} if saved_out is not None else {})}
     for spec, got in zip(outputs, onnx_out, strict=True):
         want = reference[spec["name"]]
         diffs["onnx"] = max(diffs["onnx"], float(np.max(np.abs(got - want))))
-        diffs["saved_model"] = max(
-            diffs["saved_model"], float(np.max(np.abs(saved_out[spec["name"]].numpy() - want)))
-        )
+        if saved_out is not None:
+            saved = saved_out[spec["name"]].numpy()
+            diffs["saved_model"] = max(diffs["saved_model"], float(np.max(np.abs(saved - want))))
     for got, spec in zip(single, outputs, strict=True):
         want = single_reference[spec["name"]]  # not reference[:1]: a minibatch D scores an image by its batch
         diffs["onnx_batch_1"] = max(diffs["onnx_batch_1"], float(np.max(np.abs(got - want))))
@@ -292,8 +295,12 @@ def export_model(
     judge=None,
     web: bool = False,
     with_refine: bool = True,
+    onnx_only: bool = False,
 ) -> dict:
     """Exports G and D of `model` (and a `zoo.evaluation.judge.Judge`) to `out_dir`; returns the manifest.
+
+    `onnx_only` leaves out the SavedModels and LiteRT files (what a browser page needs: the
+    ONNX files and the manifest).
 
     With a judge, the folder also holds the refinement graph (`refine`: G's inputs -> the
     gradient of the energy in z and the calibrated logit) unless `with_refine` is False.
@@ -324,11 +331,13 @@ def export_model(
             return diffs, reference
 
         def entry(name, inputs, outputs, **extra) -> dict:
-            files = {"saved_model": name, "signature": "serving_default", "onnx": f"{name}.onnx"}
+            files = {"saved_model": name, "signature": "serving_default"} if not onnx_only else {}
+            files["onnx"] = f"{name}.onnx"
             return {**files, "inputs": inputs, "outputs": outputs, **extra}
 
         for name, (network, inputs, outputs) in _network_io(model, judge).items():
-            _write_saved_model(network, inputs, outputs, staging / name)
+            if not onnx_only:
+                _write_saved_model(network, inputs, outputs, staging / name)
             rewritten = write_onnx(network, inputs, outputs, staging / f"{name}.onnx")
             arrays = _parity_inputs(model, name, inputs)
             diffs, reference = check(
@@ -339,7 +348,7 @@ def export_model(
                 lambda a, n=network, i=inputs, o=outputs: _keras_outputs(n, i, o, a),
             )
             lite = {}
-            if name == "generator":
+            if name == "generator" and not onnx_only:
                 lite, lite_diffs = _write_tflite(inputs, outputs, staging, name, arrays, reference)
                 diffs["tflite"] = lite_diffs["tflite"]
                 # Kept apart: every diff under parity[network] is within PARITY_TOLERANCE.
@@ -363,7 +372,7 @@ def export_model(
                 return {k: v.numpy() for k, v in gradient(named).items()}
 
             with refine.without_remapping():
-                write_refine(module, inputs, outputs, staging)
+                write_refine(module, inputs, outputs, staging, saved_model=not onnx_only)
                 diffs, _ = check("refine", inputs, outputs, arrays, reference_of)
             parity["refine"] = {f"{k}_max_abs_diff": v for k, v in diffs.items()}
             networks["refine"] = entry("refine", inputs, outputs)

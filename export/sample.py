@@ -10,8 +10,9 @@ gives the gradient, `contract.langevin` takes the steps); with `--filter judge`,
 samples that judge.onnx accepts under one of the judge's rules; and writes a PNG grid or a
 .npy array atomically.
 
-    python sample.py [EXPORT] --n 64 --out grid.png [--seed 0] [--label K] [--refine STEPS]
-                     [--filter judge [--rule R]]
+    python sample.py [EXPORT] --n 64 --out grid.png [--seed 0] [--label CLASS] [--code NAME=V]
+                     [--truncation B] [--refine STEPS] [--filter judge [--rule R]]
+    python sample.py [EXPORT] --interpolate START END --frames 16 --out walk.gif
 
 EXPORT defaults to the folder this file is in. Only the standard library, numpy,
 onnxruntime, PIL and the contract are imported (a test checks the source).
@@ -40,12 +41,12 @@ def _first_line(error: BaseException) -> str:
     return lines[0] if lines else type(error).__name__
 
 
-def sample_inputs(manifest: dict, n: int, seed: int = 0, label: int | None = None) -> dict[str, np.ndarray]:
-    """G's named inputs for `n` samples (`contract.sample_inputs`), in the dtypes of the
-    exported generator's inputs."""
+def sample_inputs(manifest: dict, n: int, seed: int = 0, **steering) -> dict[str, np.ndarray]:
+    """G's named inputs for `n` samples (`contract.sample_inputs`, with its `label`, `codes`
+    and `truncation`), in the dtypes of the exported generator's inputs."""
     if not contract.is_integer(n) or n < 1:
         raise ContractError(f"the number of samples must be a positive integer, got {n!r}")
-    return _as_generator_inputs(manifest, contract.sample_inputs(manifest, n, seed, label))
+    return _as_generator_inputs(manifest, contract.sample_inputs(manifest, n, seed, **steering))
 
 
 def _as_generator_inputs(manifest: dict, drawn: dict) -> dict[str, np.ndarray]:
@@ -141,19 +142,20 @@ class Exported:
             raise ContractError(f"{self.dir} was exported without the refinement graph; drop --refine")
         return self._run("refine", _as_generator_inputs(self.manifest, inputs), "gradient")
 
-    def filtered(self, n: int, seed: int = 0, label: int | None = None, rule: str | None = None,
-                 max_draws: int = 50, refine: dict | None = None) -> tuple[np.ndarray, float]:  # fmt: skip
+    def filtered(self, n: int, seed: int = 0, rule: str | None = None, max_draws: int = 50,
+                 refine: dict | None = None, **steering) -> tuple[np.ndarray, float]:  # fmt: skip
         """n samples the judge accepts, drawn in rounds of max(n, 256) (round r from seed
         seed + 1000 r, as `zoo.evaluation.judge.Judge.filter` draws them), each round refined
         first with `refine` (`refined`'s options; None: the judge card's own "refinement" where
-        the folder has the refinement graph; {"steps": 0}: none); returns (images, acceptance rate)."""
+        the folder has the refinement graph; {"steps": 0}: none), `steering` as in
+        `sample_inputs`; returns (images, acceptance rate)."""
         card = self.judge_card
         rule = rule or card.get("rule", "precision")
         if rule in contract.CHAIN_RULES:
             if refine:
                 raise ContractError(f"the {rule!r} rule chooses among G's own proposals; drop --refine")
             length = int(contract.rule_params(card, rule)["chain_length"])
-            drawn = contract.chain_inputs(self.manifest, n, length, seed, label)
+            drawn = contract.chain_inputs(self.manifest, n, length, seed, **steering)
             inputs = _as_generator_inputs(self.manifest, drawn)
 
             def proposals():
@@ -165,7 +167,7 @@ class Exported:
         refine = self.refinement_for(rule, refine)
 
         def draw(round_: int) -> tuple[np.ndarray, np.ndarray]:
-            inputs = sample_inputs(self.manifest, max(n, BATCH), seed + 1000 * round_, label)
+            inputs = sample_inputs(self.manifest, max(n, BATCH), seed + 1000 * round_, **steering)
             if refine:
                 inputs = self.refined(inputs, seed=seed + 1000 * round_, **refine)
             images = self.generate(inputs)
@@ -175,10 +177,19 @@ class Exported:
         return contract.rejection_sample(n, draw, max_draws)
 
 
-def sample(export_dir: str | os.PathLike, n: int, seed: int = 0, label: int | None = None) -> np.ndarray:
-    """n images from an export folder: (n, H, W, C) float32 in [-1, 1]."""
+def sample(export_dir: str | os.PathLike, n: int, seed: int = 0, **steering) -> np.ndarray:
+    """n images from an export folder: (n, H, W, C) float32 in [-1, 1] (`steering`: label,
+    codes, truncation)."""
     exported = Exported(export_dir)
-    return exported.generate(sample_inputs(exported.manifest, n, seed, label))
+    return exported.generate(sample_inputs(exported.manifest, n, seed, **steering))
+
+
+def walk(exported: Exported, start, end, frames: int, **steering) -> tuple[np.ndarray, dict]:
+    """(images, inputs) of `frames` steps between two samples (`contract.endpoint`: seeds or
+    saved latents; `contract.interpolate`)."""
+    ends = [contract.endpoint(exported.manifest, given, **steering) for given in (start, end)]
+    inputs = _as_generator_inputs(exported.manifest, contract.interpolate(exported.manifest, *ends, frames))
+    return exported.generate(inputs), inputs
 
 
 # === The command ===
@@ -205,7 +216,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("export", type=Path, nargs="?", default=here, help=where)
     parser.add_argument("--n", type=_positive_int, default=64)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--label", type=int, help="the class (or categorical code) of every sample")
+    contract.steering_arguments(parser)
     parser.add_argument("--refine", type=int, metavar="STEPS", help="Langevin steps on the judge's logit")
     parser.add_argument("--step-size", type=float, default=contract.REFINE_STEP_SIZE, help="with --refine")
     parser.add_argument(
@@ -215,13 +226,28 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--rule", choices=contract.RULES, help="the judge's rule (default: the one it was fitted with)"
     )
-    parser.add_argument("--out", type=Path, required=True, help="a .png grid or a .npy array")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="a .png grid or a .npy array; with --interpolate also .gif or .webp")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
+        steering = contract.steering_of(args)
+        if args.interpolate:
+            if args.filter or args.refine is not None:
+                raise ContractError("--interpolate walks between two samples; drop --filter and --refine")
+            if args.out.suffix not in contract.WALK_SUFFIXES:
+                raise ContractError(f"--out must end in {', '.join(contract.WALK_SUFFIXES)}, got {args.out}")
+            frames, inputs = walk(Exported(args.export), *args.interpolate, args.frames, **steering)
+            contract.save_walk(args.out, frames)
+            if args.save_latents:
+                contract.save_latents(args.save_latents, inputs)
+            print(f"wrote {args.frames} frames to {args.out}")
+            return 0
+        if args.save_latents and args.filter:
+            raise ContractError("--save-latents writes plain or refined samples' inputs; drop --filter")
         if args.out.suffix not in SUFFIXES:
             raise ContractError(f"--out must end in .png or .npy, got {args.out}")
         if args.rule and not args.filter:
@@ -231,18 +257,22 @@ def main(argv: list[str] | None = None) -> int:
         if args.refine is not None:  # contract.langevin checks the options
             refine = {"steps": args.refine, "step_size": args.step_size, "noise": args.noise}
         if args.filter:
-            samples, rate = exported.filtered(args.n, args.seed, args.label, args.rule, refine=refine)
+            samples, rate = exported.filtered(args.n, args.seed, args.rule, refine=refine, **steering)
+            inputs = None
             rule = args.rule or exported.judge_card.get("rule", "precision")
             refined = exported.refinement_for(rule, refine)
             how = f" after {refined['steps']} refinement steps" if refined else ""
             print(f"the judge ({rule}) accepted {rate:.1%} of the samples drawn{how}")
         else:
-            inputs = sample_inputs(exported.manifest, args.n, args.seed, args.label)
+            inputs = sample_inputs(exported.manifest, args.n, args.seed, **steering)
             if refine:
                 inputs = exported.refined(inputs, seed=args.seed, **refine)
             samples = exported.generate(inputs)
+        if args.save_latents:
+            contract.save_latents(args.save_latents, inputs)
         discrete = contract.classes_of(exported.manifest)
-        cols = discrete[1] if discrete and args.label is None and not args.filter else None
+        steered = args.label is not None or args.code or args.filter
+        cols = discrete[1] if discrete and not steered else None
         contract.save_samples(args.out, samples, cols)
     except ContractError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)

@@ -125,11 +125,14 @@ def _parser() -> argparse.ArgumentParser:
     train.set_defaults(func=_train)
 
     trained = "a run directory, a preset folder or a shipped preset's name"
-    sample = commands.add_parser("sample", help="draw a grid of samples from a run or preset")
+    what = "draw a grid of samples (or a walk between two) from a run or preset"
+    sample = commands.add_parser("sample", help=what)
     sample.add_argument("run", metavar="RUN_OR_PRESET", help=trained)
     sample.add_argument("--n", type=_positive_int, default=64)
-    sample.add_argument("--out", type=Path, required=True, help="a .png grid or a .npy array")
+    sample.add_argument("--out", type=Path, required=True,
+                        help="a .png grid or a .npy array; with --interpolate also .gif or .webp")
     sample.add_argument("--seed", type=int, default=0)
+    contract.steering_arguments(sample)
     sample.add_argument("--filter", choices=["judge"], help="keep only samples the run's judge accepts")
     sample.add_argument("--rule", choices=contract.RULES, help=RULE_HELP)
     sample.add_argument("--no-copies", action="store_true", help=NO_COPIES_HELP)
@@ -196,11 +199,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     export.set_defaults(func=_export)
 
+    gallery = commands.add_parser("gallery", help="a static site of every shipped preset, each sampled live")
+    gallery.add_argument("--out", type=Path, required=True, help="the site's folder (open index.html)")
+    gallery.add_argument("--presets", nargs="+", metavar="NAME", help="only these shipped presets")
+    gallery.add_argument("--force", action="store_true", help="replace an existing folder")
+    gallery.set_defaults(func=_gallery)
+
     preset = commands.add_parser("preset", help="save a trained run as a preset, with its measured card")
     preset.add_argument("run", type=Path, nargs="?")
     preset.add_argument("--out", type=Path, help="the preset folder, e.g. presets/RECIPE")
     preset.add_argument("--upgrade", type=Path, nargs="+", metavar="PRESET",
                         help="convert presets saved before metadata.json, in place, without retraining")
+    preset.add_argument("--remeasure", nargs="+", metavar="PRESET",
+                        help="measure presets' cards again on their own weights (after sampling changed)")
     preset.add_argument("--n", type=_positive_int, default=10_000, help="samples for the card's figures")
     preset.add_argument("--command", help="the command that trained the run, for the card")
     preset.add_argument("--force", action="store_true", help="replace an existing preset")
@@ -335,6 +346,8 @@ def _refinement(args):
 def _sample(args) -> int:
     _needs_filter(args)
     trained = _locate(args.run)
+    if args.interpolate:
+        return _walk(args, trained.model())
     if args.out.suffix not in (".png", ".npy"):
         raise ZooError(f"--out must end in .png or .npy, got {args.out}")
     if args.neighbours and args.out.suffix != ".png":
@@ -342,18 +355,25 @@ def _sample(args) -> int:
     model = trained.model()
     evaluator = _evaluator(trained) if args.no_copies or args.neighbours else None  # built once for both
     refinement = _refinement(args)
+    steering = contract.steering_of(args)
+    if args.save_latents and args.filter:
+        raise ZooError("--save-latents writes plain or refined samples' inputs; drop --filter")
+    if args.code_sweep and (args.label is not None or args.code or args.truncation):
+        raise ZooError("--code-sweep sets the codes itself; drop --label, --code and --truncation")
     if args.code_sweep:
         if not hasattr(model, "code_sweep"):
             raise ZooError(
                 f"{args.run} holds a {type(model).__name__}, which has no categorical code to sweep"
             )
         rows = max(1, args.n // model.categorical_code)
-        samples = model.generate(rows * model.categorical_code, inputs=model.code_sweep(rows, args.seed))
+        drawn = model.code_sweep(rows, args.seed)
+        samples = model.generate(rows * model.categorical_code, inputs=drawn)
     elif args.filter:
         judge = _judge_of(trained)
         copies = evaluator.copies if args.no_copies else None
         samples, rate = judge.filter(model, args.n, seed=args.seed, rule=args.rule,
-                                     refinement=refinement, copies=copies)  # fmt: skip
+                                     refinement=refinement, copies=copies, steering=steering)  # fmt: skip
+        drawn = None
         rule = args.rule or judge.rule
         refined = judge.refinement_for(rule, refinement)
         how = f" after {refined.steps} refinement steps" if refined else ""
@@ -362,15 +382,54 @@ def _sample(args) -> int:
     elif args.refine is not None:
         from zoo.evaluation.refine import refine_inputs
 
-        drawn = model.sample_inputs(args.n, args.seed)
-        inputs = refine_inputs(model, _judge_of(trained), drawn, refinement, args.seed)
-        samples = model.generate(args.n, inputs=inputs)
+        drawn = refine_inputs(model, _judge_of(trained), model.sample_inputs(args.n, args.seed, **steering),
+                              refinement, args.seed)  # fmt: skip
+        samples = model.generate(args.n, inputs=drawn)
     else:
-        samples = model.generate(args.n, seed=args.seed)
+        drawn = model.sample_inputs(args.n, args.seed, **steering)
+        samples = model.generate(args.n, inputs=drawn)
+    if args.save_latents:
+        contract.save_latents(args.save_latents, drawn)
     if args.neighbours:
         return save_neighbours(evaluator, samples, args.out)
-    contract.save_samples(args.out, samples, cols=model.grid_columns)
+    steered = args.label is not None or bool(args.code)  # every column the same class or code
+    contract.save_samples(args.out, samples, cols=None if steered else model.grid_columns)
     print(f"wrote {args.n} samples to {args.out}")
+    return 0
+
+
+def _gallery(args) -> int:
+    from export import gallery
+
+    if args.out.exists() and not args.force:
+        raise ZooError(f"{args.out} already exists; pass --force to replace it")
+    gallery.build(args.out, args.presets, replace=args.force)
+    print(f"wrote the gallery to {args.out}: open {args.out / 'index.html'}, or serve the folder "
+          f"(python -m http.server -d {args.out})")  # fmt: skip
+    return 0
+
+
+def _walk(args, model) -> int:
+    """`ganzoo sample --interpolate START END`: the frames between two samples."""
+    if args.filter or args.refine is not None or args.code_sweep or args.neighbours:
+        raise ZooError(
+            "--interpolate walks between two samples; drop --filter, --refine, --code-sweep and --neighbours"
+        )
+    steering = contract.steering_of(args)
+    fields = model.input_fields
+    try:
+        if args.out.suffix not in contract.WALK_SUFFIXES:
+            suffixes = ", ".join(contract.WALK_SUFFIXES)
+            raise contract.ContractError(f"--out must end in {suffixes}, got {args.out}")
+        start, end = (contract.endpoint(fields, given, **steering) for given in args.interpolate)
+        walk = contract.interpolate(fields, start, end, args.frames)
+        frames = model.generate(args.frames, inputs=walk)
+        contract.save_walk(args.out, frames)
+        if args.save_latents:
+            contract.save_latents(args.save_latents, walk)
+    except contract.ContractError as e:
+        raise ZooError(str(e)) from None
+    print(f"wrote {args.frames} frames from {args.interpolate[0]} to {args.interpolate[1]} to {args.out}")
     return 0
 
 
@@ -459,6 +518,15 @@ def _preset(args) -> int:
         for folder in args.upgrade:
             upgraded = presets.upgrade(folder)
             print(f"converted {upgraded.path} (every file's sha256 checked first)")
+        return 0
+    if args.remeasure:
+        if args.run or args.out:
+            raise ZooError("--remeasure rewrites presets in place; give no run and no --out")
+        from recipes.shipping import remeasure
+
+        for name in args.remeasure:
+            preset = remeasure(_locate(name), n=args.n)
+            print(f"measured {preset.path} again{_preset_figures(preset)}")
         return 0
     if args.run is None or args.out is None:
         raise ZooError("give the run to save and the preset folder: ganzoo preset RUN --out DIR")

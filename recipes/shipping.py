@@ -1,6 +1,7 @@
 """A trained run becomes a preset: its networks in float16, its recipe, and a card that says
 how it was trained and what `ganzoo eval` measures on the weights that ship."""
 
+import time
 from pathlib import Path
 
 from zoo import presets
@@ -23,9 +24,6 @@ def save_run_as_preset(
 ) -> presets.Trained:
     """Writes the run's GAN and judge to `out_dir` as a preset whose card holds the run's
     training figures and `ganzoo eval` on `n` samples (seed 0) of the float16 weights."""
-    from zoo.evaluation.evaluate import Evaluator, evaluate
-    from zoo.evaluation.features import extractor_for
-
     summary = read_json_object(run.path / "summary.json", "the run did not finish; train it again")
     name = run.config["name"]
     card = {
@@ -41,6 +39,18 @@ def save_run_as_preset(
         "weights_dtype": "float16",
     }
 
+    model = run.model()
+    if model.num_classes and not model.class_names:  # a run trained before models kept them
+        model.class_names = run.source.class_names or None
+    return presets.save_preset(model, out_dir, run.config, run.judge_dir, card, _measure(n), replace)
+
+
+def _measure(n: int):
+    """What a card says of the weights that ship: `ganzoo eval` on n samples (seed 0) and the
+    small check the tests repeat."""
+    from zoo.evaluation.evaluate import Evaluator, evaluate
+    from zoo.evaluation.features import extractor_for
+
     def measure(preset: presets.Trained) -> dict:
         model = preset.model()
         source = preset.source
@@ -53,7 +63,22 @@ def save_run_as_preset(
             ),
         }
 
-    return presets.save_preset(run.model(), out_dir, run.config, run.judge_dir, card, measure, replace)
+    return measure
+
+
+def remeasure(preset: presets.Trained, n: int = 10_000) -> presets.Trained:
+    """Measures a preset's card again on its own weights (after the way samples are drawn
+    changed), giving a conditional model its dataset's class names where it lacks them; how it
+    was trained stays on the card. The preset is rewritten whole and swapped in when complete."""
+    from recipes.trainer import provenance
+
+    model = preset.model()
+    if model.num_classes and not model.class_names:
+        model.class_names = preset.source.class_names or None
+    card = {k: v for k, v in (preset.card or {}).items() if k not in ("eval", "check", "name")}
+    card["remeasured"] = {"commit": provenance().get("commit"), "date": time.strftime("%Y-%m-%d")}
+    judge_dir = preset.judge_dir if preset.judge_dir.is_dir() else None
+    return presets.save_preset(model, preset.path, preset.config, judge_dir, card, _measure(n), replace=True)
 
 
 def refit_judge(preset: presets.Trained, source: str | None = None, target_precision: float = 0.9,

@@ -56,6 +56,7 @@ def build_model(
         if not spec.num_classes:
             raise ZooError(f"{recipe.variant} needs class labels; {recipe.dataset} has none")
         kwargs["num_classes"] = spec.num_classes
+        kwargs["class_names"] = spec.class_names or None
     try:
         model = zoo.build(recipe.variant, image_shape=spec.image_shape, **kwargs)
     except ValueError as e:

@@ -236,6 +236,41 @@ def test_copy_options_misused_are_one_line(run_copy, tmp_path, capsys, argv, mes
     assert tree(run_copy) == before and not out.exists()
 
 
+@pytest.mark.parametrize(
+    ("options", "out", "message"),
+    [
+        (["--label", "3"], "s.png", "--label: this generator has no classes; drop --label"),
+        (["--code", "code_cat=1"], "s.png", "no such code (its codes: none)"),
+        (["--truncation", "-1"], "s.png", "--truncation must be a bound > 0"),
+        (["--interpolate", "1", "2"], "s.jpg", "--out must end in .png, .gif, .webp, .npy"),
+        (["--interpolate", "1", "2", "--filter", "judge"], "s.gif", "--interpolate walks between"),
+        (["--interpolate", "1", "missing.npz"], "s.gif", "cannot read latents from missing.npz"),
+        (["--interpolate", "1", "2", "--frames", "0"], "s.gif", "at least 2 frames"),
+        (["--filter", "judge", "--save-latents", "l.npz"], "s.png", "--save-latents writes plain or refined"),
+    ],
+)
+def test_steering_misused_is_one_line(run_copy, tmp_path, capsys, options, out, message):
+    before = tree(run_copy)
+    argv = ["sample", run_copy, "--n", "4", *options, "--out", tmp_path / out]
+    assert message in one_line_error(capsys, argv)
+    assert tree(run_copy) == before and not (tmp_path / out).exists() and not (tmp_path / "l.npz").exists()
+
+
+def test_ganzoo_sample_steers_and_walks(run_copy, model, tmp_path, capsys):
+    grid, latents, walk = tmp_path / "t.npy", tmp_path / "t.npz", tmp_path / "walk.webp"
+    argv = ["sample", run_copy, "--n", "5", "--seed", "2", "--truncation", "0.5", "--save-latents", latents]
+    assert main([str(a) for a in [*argv, "--out", grid]]) == 0
+    np.testing.assert_allclose(np.load(grid), model.generate(5, seed=2, truncation=0.5), atol=1e-6)
+    saved = np.load(latents)
+    assert np.abs(saved["z"]).max() <= 0.5
+    between = ["--interpolate", f"{latents}:4", "7"]
+    assert main([str(a) for a in ["sample", run_copy, *between, "--out", walk]]) == 0
+    from PIL import Image
+
+    assert Image.open(walk).n_frames == 16
+    assert "wrote 16 frames" in capsys.readouterr().out
+
+
 def test_unknown_recipe_keys_are_refused(run_copy, capsys):
     assert "unknown recipe key 'nope'" in one_line_error(capsys, ["train", "--set", "nope=1"])
     config = json.loads((run_copy / "config.json").read_text())

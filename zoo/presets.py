@@ -226,6 +226,19 @@ def save_preset(
     return _preset(out_dir)
 
 
+def sample_grid(model):
+    """A preset's picture, as the README and the gallery show it: a square grid with a column
+    per class or code value (as many rows; each row of an InfoGAN code sweep shares z), else
+    8 x 8, from seed 0: uint8 (H, W, C)."""
+    from zoo import contract
+
+    if getattr(model, "categorical_code", 0):
+        k = model.categorical_code
+        return contract.grid(model.generate(k * k, inputs=model.code_sweep(k, seed=0)), cols=k)
+    cols = model.grid_columns or 8
+    return contract.grid(model.generate(cols * cols, seed=0), cols=cols)
+
+
 def rehash(preset: Trained) -> None:
     """Rewrites a preset's metadata.json with the sha256 of its files as they are now (after
     its card or judge was deliberately rewritten)."""

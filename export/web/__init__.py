@@ -13,7 +13,7 @@ from zoo.errors import ZooError
 
 HERE = Path(__file__).parent
 DIST = HERE / "node_modules" / "onnxruntime-web" / "dist"
-PAGE = ("index.html", "app.js")
+PAGE = ("index.html", "app.js", "steering.js", "sampler.js", "sampler.css")
 RUNTIME = ("ort.wasm.bundle.min.mjs", "ort-wasm-simd-threaded.wasm")  # what app.js loads
 FOLDER = "web"
 

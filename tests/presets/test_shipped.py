@@ -75,6 +75,29 @@ def test_preset_is_its_recipe_and_reproduces_its_card(name, evaluators):
         )
 
 
+CONDITIONAL = sorted(name for name in SHIPPED if recipes.RECIPES[name].variant in ("cgan", "acgan"))
+
+
+@pytest.mark.parametrize("name", CONDITIONAL)
+def test_a_class_asked_for_by_name_is_the_class_the_classifier_sees(name):
+    """Every class, asked for by its dataset's name: G receives that label, and the preset's
+    classifier agrees with it as often as the card's label accuracy says (500 samples)."""
+    preset = presets.locate(name)
+    model = preset.model()
+    names = model.input_fields["class_names"]
+    assert names is not None and len(names) == model.num_classes
+    per_class = 500 // model.num_classes
+    agree = []
+    classifier = DomainClassifier.shipped(preset.dataset)
+    for k, class_name in enumerate(names):
+        drawn = model.sample_inputs(per_class, seed=k, label=class_name.upper())
+        np.testing.assert_array_equal(drawn["label"], k)
+        _, logits = classifier(model.generate(per_class, inputs=drawn))
+        agree.append(np.argmax(logits, axis=1) == k)
+    accuracy = float(np.mean(agree))
+    assert accuracy == pytest.approx(preset.card["eval"]["samples"]["label_accuracy"], abs=0.05)
+
+
 @pytest.mark.parametrize("name", sorted(SHIPPED))
 def test_preset_exports_with_parity(name, tmp_path):
     manifest = artifacts.export_trained(name, tmp_path / "export")

@@ -428,7 +428,7 @@ class Judge:
 
     def filter(
         self, model: AdversarialModel, n: int, seed: int = 0, max_draws: int = 50, rule: str | None = None,
-        refinement=None, copies=None,
+        refinement=None, copies=None, steering: dict | None = None,
     ) -> tuple[np.ndarray, float]:  # fmt: skip
         """Rejection sampling with the calibrated judge: draws rounds of max(n, 256) samples
         (round r from seed seed + 1000 r, as the exported sampler does), keeps those accepted,
@@ -436,7 +436,9 @@ class Judge:
         `refinement` (a `zoo.evaluation.refine.Refinement`; None: the judge's own default, its
         card's "refinement"; `Refinement(steps=0)`: none); with `copies` (images -> whether
         each is a near-copy of a training image, `Evaluator.copies`), near-copies are rejected
-        too. Returns (images, acceptance rate)."""
+        too; `steering` (`model.sample_inputs`' label, codes, truncation) chooses what is drawn.
+        Returns (images, acceptance rate)."""
+        steering = steering or {}
 
         rule = rule or self.rule
         if rule in contract.CHAIN_RULES:
@@ -444,7 +446,7 @@ class Judge:
                 raise ZooError(
                     f"the {rule!r} rule chooses among G's own proposals; drop --refine and --no-copies"
                 )
-            return self._mh_sample(model, n, seed)
+            return self._mh_sample(model, n, seed, steering)
         refinement = self.refinement_for(rule, refinement)
         gradient = None
         if refinement is not None:
@@ -453,7 +455,7 @@ class Judge:
             gradient = energy_gradient(model, self)  # traced once for every round
 
         def draw(round_: int) -> tuple[np.ndarray, np.ndarray]:
-            inputs = model.sample_inputs(max(n, 256), seed=seed + 1000 * round_)
+            inputs = model.sample_inputs(max(n, 256), seed=seed + 1000 * round_, **steering)
             if gradient is not None:
                 inputs = refine_inputs(model, self, inputs, refinement, seed + 1000 * round_, gradient)
             batch = model.generate(len(inputs["z"]), inputs=inputs)
@@ -465,12 +467,12 @@ class Judge:
         except contract.ContractError as e:
             raise ZooError(str(e)) from e
 
-    def _mh_sample(self, model: AdversarialModel, n: int, seed: int) -> tuple[np.ndarray, float]:
+    def _mh_sample(self, model: AdversarialModel, n: int, seed: int, steering: dict) -> tuple:
         """n samples by Metropolis-Hastings (`zoo.contract.mh_sample`), drawn as the exported
         sampler draws them: chains from `contract.chain_inputs(seed)`, moves from drs_rng(seed, 0)."""
         try:
             length = int(contract.rule_params(self.card, "mh")["chain_length"])
-            inputs = contract.chain_inputs(model.input_fields, n, length, seed)
+            inputs = contract.chain_inputs(model.input_fields, n, length, seed, **steering)
         except contract.ContractError as e:
             raise ZooError(str(e)) from e
 

@@ -69,6 +69,7 @@ class AdversarialModel(keras.Model):
         d_steps: int = 1,
         loss: str = "non_saturating",
         seed: int | None = None,
+        class_names=None,
         **kwargs,
     ):
         trick_settings = tricks.split(kwargs)
@@ -91,6 +92,8 @@ class AdversarialModel(keras.Model):
         self.d_steps = int(d_steps)
         self.loss = loss
         self.seed = seed
+        # The dataset's names for its classes (a `--label` by name, the web page's class picker).
+        self.class_names = tuple(str(name) for name in class_names) if class_names else None
         self._generator_loss_fn, self._discriminator_loss_fn = losses.get(loss)
         self._smoothing = sum(t.smoothing() for t in self.tricks)
         self.seed_generator = keras.random.SeedGenerator(seed)
@@ -146,7 +149,9 @@ class AdversarialModel(keras.Model):
     @property
     def input_fields(self) -> dict:
         """G's inputs as the deployment contract describes them (the manifest's fields)."""
-        return contract.input_fields(self.latent_dim, self.num_classes, self.codes)
+        named = self.num_classes and len(self.class_names or ()) == self.num_classes
+        names = self.class_names if named else None
+        return contract.input_fields(self.latent_dim, self.num_classes, self.codes, names)
 
     def weights_loaded(self) -> None:
         """Call after replacing G's weights (e.g. from a preset): tricks that keep a copy of G
@@ -286,10 +291,15 @@ class AdversarialModel(keras.Model):
         """What d_real / d_fake report: D's probability that the images are real."""
         return tf.sigmoid(tf.cast(logits, tf.float32))
 
-    def sample_inputs(self, n: int, seed: int = 0) -> dict[str, np.ndarray]:
-        """G's named inputs as numpy from a numpy seed (`zoo.contract.sample_inputs`): what an
-        exported model is fed. Labels and categorical codes cycle through their values."""
-        return contract.sample_inputs(self.input_fields, n, seed)
+    def sample_inputs(self, n: int, seed: int = 0, **steering) -> dict[str, np.ndarray]:
+        """G's named inputs as numpy from a seed (`zoo.contract.sample_inputs`): what an
+        exported model is fed, in every runtime. Labels and categorical codes cycle through
+        their values unless `steering` fixes them: `label` (index or class name), `codes`
+        ({name: value} or ["name=value"]), `truncation` (a bound on z's components)."""
+        try:
+            return contract.sample_inputs(self.input_fields, n, seed, **steering)
+        except contract.ContractError as e:
+            raise ZooError(str(e)) from None
 
     # === The adversarial update ===
 
@@ -428,14 +438,13 @@ class AdversarialModel(keras.Model):
 
     # === Sampling ===
 
-    def generate(
-        self, n: int, seed: int = 0, batch_size: int = 256, inputs: dict | None = None
-    ) -> np.ndarray:
+    def generate(self, n: int, seed: int = 0, batch_size: int = 256, inputs: dict | None = None,
+                 **steering) -> np.ndarray:  # fmt: skip
         """n images in [-1, 1], (n, H, W, C), from the sampling generator in inference mode.
 
-        `inputs` overrides some or all of what `sample_inputs(n, seed)` would draw (e.g.
-        fixed labels); inputs of the wrong shape or type, or labels and codes outside their
-        range, raise ZooError.
+        `steering` chooses what is drawn (`sample_inputs`: `label`, `codes`, `truncation`);
+        `inputs` overrides some or all of what `sample_inputs(n, seed, **steering)` would draw;
+        inputs of the wrong shape or type, or labels and codes outside their range, raise ZooError.
         """
         if not is_integer(n) or n < 0:
             raise ZooError(f"the number of samples must be a non-negative integer, got {n!r}")
@@ -443,7 +452,7 @@ class AdversarialModel(keras.Model):
             raise ZooError(f"the seed must be a non-negative integer, got {seed!r}")
         if inputs is not None and not isinstance(inputs, dict):
             raise ZooError(f"inputs must be a dict of named arrays, got {type(inputs).__name__}")
-        inputs = self._checked_inputs(n, {**self.sample_inputs(n, seed), **(inputs or {})})
+        inputs = self._checked_inputs(n, {**self.sample_inputs(n, seed, **steering), **(inputs or {})})
         network = self.sampling_generator
         if n == 0:
             return np.zeros((0, *self.image_shape), np.float32)
@@ -452,6 +461,18 @@ class AdversarialModel(keras.Model):
             chunk = {k: v[i : i + batch_size] for k, v in inputs.items()}
             batches.append(keras.ops.convert_to_numpy(network(feed(network, chunk), training=False)))
         return np.concatenate(batches)
+
+    def interpolate(self, start, end, frames: int = 16, **steering) -> np.ndarray:
+        """`frames` images walking from one sample to another (`zoo.contract.interpolate`:
+        slerp on z, lines on uniform codes). `start` and `end` are seeds (the first sample
+        `generate(1, seed, **steering)` draws) or one sample's inputs (a dict, e.g. from
+        `contract.load_latents`); the first and last frames are those two samples."""
+        ends = [self.sample_inputs(1, e, **steering) if is_integer(e) else e for e in (start, end)]
+        try:
+            walk = contract.interpolate(self.input_fields, *ends, frames)
+        except contract.ContractError as e:
+            raise ZooError(str(e)) from None
+        return self.generate(frames, inputs=walk)
 
     def _checked_inputs(self, n: int, inputs: dict) -> dict[str, np.ndarray]:
         """`inputs` as the arrays the sampling generator takes, or a ZooError saying what is wrong."""
@@ -507,6 +528,8 @@ class AdversarialModel(keras.Model):
             "loss": self.loss,
             "seed": self.seed,
         }
+        if self.class_names:
+            config["class_names"] = list(self.class_names)
         for setting in tricks.settings():
             config[setting.name] = getattr(self, setting.name)
         return config

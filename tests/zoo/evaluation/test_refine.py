@@ -6,6 +6,7 @@ import pytest
 import tensorflow as tf
 
 from tests import helpers
+from zoo import contract
 from zoo.errors import ZooError
 from zoo.evaluation.judge import Judge
 from zoo.evaluation.refine import Refinement, energy_gradient, refine_inputs
@@ -50,7 +51,7 @@ def test_a_langevin_step_is_the_update_its_docstring_gives(judged):
     step = Refinement(steps=1, step_size=0.04, noise=0.5, bound=10.0)
     out = refine_inputs(model, judge, inputs, step, seed=7)
     grad = energy_gradient(model, judge)(inputs)["gradient"]
-    eta = np.random.default_rng([7, 0x4EF]).standard_normal(inputs["z"].shape)
+    eta = contract.refine_rng(7).standard_normal(inputs["z"].shape)
     expected = inputs["z"] - 0.02 * grad.numpy() + 0.5 * np.sqrt(0.04) * eta
     np.testing.assert_allclose(out["z"], expected, rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(out["label"], inputs["label"])  # the class stays

@@ -3,6 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
+from zoo import contract
 from zoo.models.registry import register_variant
 from zoo.models.variants.cgan import class_cross_entropy
 from zoo.models.variants.dcgan import DCGAN
@@ -74,9 +75,9 @@ class InfoGAN(DCGAN):
     def code_sweep(self, rows: int, seed: int = 0) -> dict[str, np.ndarray]:
         """Inputs for a grid whose rows share z (and continuous codes at 0) and whose columns
         run through the categorical code: what the code alone changes."""
-        rng = np.random.default_rng(seed)
         k = self.categorical_code
-        z = np.repeat(rng.standard_normal((rows, self.latent_dim)).astype(np.float32), k, axis=0)
+        z = contract.Stream(seed).standard_normal((rows, self.latent_dim)).astype(np.float32)
+        z = np.repeat(z, k, axis=0)
         return {
             "z": z,
             "code_cat": np.tile(np.arange(k, dtype=np.int32), rows),
