@@ -209,6 +209,7 @@ def _discrete(n, k: int, random: dict, cycle: bool):
 # `code_cont=0.5,-1`); truncation; an interpolation between two endpoints.
 
 TRUNCATION_STREAM = 0x7C  # Stream(seed, TRUNCATION_STREAM): the redraws truncation takes
+TRUNCATION_MIN = 0.01  # below it, redrawing a normal until it lands within takes too long
 
 
 def class_index(fields: dict, label) -> int:
@@ -277,6 +278,8 @@ def check_truncation(truncation) -> float | None:
         return None
     if isinstance(truncation, bool) or not isinstance(truncation, numbers.Real) or not truncation > 0:
         raise ContractError(f"--truncation must be a bound > 0, got {truncation!r}")
+    if not truncation >= TRUNCATION_MIN:
+        raise ContractError(f"--truncation must be at least {TRUNCATION_MIN}, got {truncation!r}")
     return float(truncation)
 
 
@@ -400,8 +403,9 @@ def endpoint(fields: dict, given, **steering) -> dict[str, np.ndarray]:
     text = str(given)
     if is_integer(given) or text.isdigit():
         return sample_inputs(fields, 1, int(text), **steering)
-    path, _, index = text.rpartition(":") if text.rpartition(":")[2].isdigit() else (text, "", "0")
-    return load_latents(path, fields, int(index))
+    head, colon, tail = text.rpartition(":")
+    path, index = (head, int(tail)) if colon and tail.isdigit() else (text, 0)
+    return load_latents(path, fields, index)
 
 
 WALK_SUFFIXES = (".png", ".gif", ".webp", ".npy")

@@ -666,7 +666,10 @@
     let sampler;
     const ready = (async () => {
       sampler = new Sampler(root, await openExport(folder, runtimeDir));
-      await sampler.schedule(() => sampler.resample());
+      await sampler.schedule(async () => {
+        await sampler.resample();
+        await sampler.walk(); // the walk canvas starts moving at once
+      });
       if (sampler.errorLine.textContent) throw new Error(sampler.errorLine.textContent);
       const ort = await runtime(runtimeDir);
       return `onnxruntime-web ${ort.env.versions?.web ?? ""} (wasm, 1 thread)`;

@@ -102,7 +102,9 @@
     const stream = new Stream(seed, TRUNCATION_STREAM);
     const redraws = [["z", (k) => stream.normals(k)]];
     for (const [name, code] of Object.entries(manifest.codes ?? {})) {
-      if (code.kind === "uniform") redraws.push([name, (k) => stream.uniforms(k, code.low, code.high)]);
+      if (code.kind !== "uniform") continue;
+      if (Math.max(code.low, -bound) > Math.min(code.high, bound)) throw new Error(`truncation ${bound} leaves code ${name} no values`);
+      redraws.push([name, (k) => stream.uniforms(k, code.low, code.high)]);
     }
     const out = { ...inputs };
     for (const [name, redraw] of redraws) {

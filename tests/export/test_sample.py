@@ -370,6 +370,19 @@ def test_sample_py_runs_alone_in_a_fresh_environment(judged, tmp_path):
     want = exported.generate(exported.refined(sampler.sample_inputs(exported.manifest, 8), 3))
     np.testing.assert_allclose(np.load(moved / "refined.npy"), want, atol=1e-6)
     assert np.abs(want - sampler.sample(out, 8)).mean() > 1e-3  # refined, not plain
+    # Steered: the seed's latents are Keras' (bit for bit), the walk's frames Keras' images.
+    steered = ["--n", "6", "--seed", "3", "--truncation", "0.8", "--save-latents", "l.npz", "--out", "t.npy"]
+    run = subprocess.run([str(python), "sample.py", *steered], cwd=moved, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    keras_model = judged["dcgan"][0]
+    drawn = keras_model.sample_inputs(6, 3, truncation=0.8)
+    np.testing.assert_array_equal(np.load(moved / "l.npz")["z"], drawn["z"])
+    np.testing.assert_allclose(np.load(moved / "t.npy"), keras_model.generate(6, inputs=drawn), atol=1e-5)
+    run = subprocess.run([str(python), "sample.py", "--interpolate", "l.npz:2", "5", "--frames", "6", "--out",
+                          "walk.npy"], cwd=moved, capture_output=True, text=True)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    start = {"z": drawn["z"][2:3]}
+    np.testing.assert_allclose(np.load(moved / "walk.npy"), keras_model.interpolate(start, 5, 6), atol=1e-5)
 
 
 def _png(samples):

@@ -92,9 +92,14 @@ def test_truncation_keeps_latents_within_the_bound_and_the_rest_where_they_were(
     # A normal truncated at 1: variance 1 - 2 phi(1) / (2 Phi(1) - 1) = 0.291.
     z = infogan.sample_inputs(4000, seed=4, truncation=1.0)["z"]
     assert abs(z.var() - 0.2911) < 0.01
-    for bad in (0, -1.0, True, "x"):
+    for bad in (0, -1.0, True, "x", float("nan")):
         with pytest.raises(ZooError, match="--truncation must be a bound > 0"):
             infogan.sample_inputs(2, truncation=bad)
+    with pytest.raises(ZooError, match=r"at least 0\.01"):
+        infogan.sample_inputs(2, truncation=0.001)
+    fields = {**infogan.input_fields, "codes": {"c": {"kind": "uniform", "size": 1, "low": 0.5, "high": 1.0}}}
+    with pytest.raises(contract.ContractError, match="leaves code c no values"):
+        contract.sample_inputs(fields, 2, truncation=0.2)
 
 
 def test_interpolation_endpoints_are_the_two_seeds_samples(cgan, infogan):
