@@ -41,8 +41,10 @@ def row(name: str, card: dict, report: dict, grid_path: Path | None) -> str:
     t, s = card["training"], report["samples"]
     cores = (card.get("machine") or {}).get("cores_used")
     picture = f"[grid]({Path(os.path.relpath(grid_path, ROOT)).as_posix()})" if grid_path else ""
+    policy = t.get("precision")
+    precision = {"mixed_bfloat16": "bfloat16", "mixed_float16": "float16"}.get(policy, policy)
     cells = [
-        f"`{name}`", f"{t['generator_steps']:,}", f"{t['wall_seconds']:.0f}",
+        f"`{name}`", f"{t['generator_steps']:,}", f"{t['wall_seconds']:.0f}", str(precision),
         f"{t['train_images_per_second']:,.0f}", str(cores), f"{s['frechet_distance']:.1f}", f"{s['kid']:.2f}",
         f"{s['precision']:.2f} / {s['recall']:.2f}", str(s["classes_covered"]), conditioning(report), picture,
     ]  # fmt: skip
@@ -67,9 +69,9 @@ def dataset_table(dataset: str, items: list, evaluate_n: int | None, grids: Path
     lines = [
         f"**{dataset}**",
         "",
-        "| preset | G steps | wall s | images/s | cores | Frechet distance | KID | precision / recall"
-        " | classes | conditioning | samples |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| preset | G steps | wall s | compute | images/s | cores | Frechet distance | KID"
+        " | precision / recall | classes | conditioning | samples |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     floor, gallery = None, []
     for name, preset in items:
@@ -94,7 +96,7 @@ def dataset_table(dataset: str, items: list, evaluate_n: int | None, grids: Path
         floor = report["real_floor"]
     f = floor
     lines.append(
-        f"| real-data floor | | | | | {f['frechet_distance']:.1f} | {f['kid']:.2f} | "
+        f"| real-data floor | | | | | | {f['frechet_distance']:.1f} | {f['kid']:.2f} | "
         f"{f['precision']:.2f} / {f['recall']:.2f} | {f['classes_covered']} | | |"
     )
     return "\n".join(lines) + "".join(_gallery(gallery[i : i + 3]) for i in range(0, len(gallery), 3))
@@ -119,10 +121,10 @@ def replace_block(path: Path, text: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--evaluate", type=int, metavar="N", help="measure again on N samples (seed 0)")
-    parser.add_argument("--grids", type=Path, default=ROOT / "docs" / "zoo", help="'' to draw none")
+    parser.add_argument("--grids", default=str(ROOT / "docs" / "zoo"), help="'' to draw none")
     parser.add_argument("--readme", type=Path, help="write the table into this file's zoo-table block")
     args = parser.parse_args()
-    grids = args.grids if str(args.grids) else None
+    grids = Path(args.grids) if args.grids else None  # Path("") would be the current folder
     text = table(args.evaluate, grids and grids.resolve())
     print(text)
     if args.readme:
