@@ -417,7 +417,7 @@ def steering_arguments(parser) -> None:
     parser.add_argument("--code", action="append", default=[], metavar="NAME=VALUE",
                         help="fix a latent code, e.g. code_cat=3 or code_cont=0.5,-1 (repeatable)")
     parser.add_argument("--truncation", type=float, metavar="BOUND",
-                        help="draw z's components again until within +-BOUND (a truncated normal)")
+                        help="draw continuous latents again until within +-BOUND (z: a truncated normal)")
     parser.add_argument("--interpolate", nargs=2, metavar=("START", "END"),
                         help="walk from one sample to another: seeds, or .npz files of saved latents")
     parser.add_argument("--frames", type=int, default=16, help="with --interpolate: the number of frames")
