@@ -238,8 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.interpolate:
             if args.filter or args.refine is not None:
                 raise ContractError("--interpolate walks between two samples; drop --filter and --refine")
-            if args.out.suffix not in contract.WALK_SUFFIXES:
-                raise ContractError(f"--out must end in {', '.join(contract.WALK_SUFFIXES)}, got {args.out}")
+            contract.check_walk_out(args.out)
             frames, inputs = walk(Exported(args.export), *args.interpolate, args.frames, **steering)
             contract.save_walk(args.out, frames)
             if args.save_latents:

@@ -418,9 +418,7 @@ def _walk(args, model) -> int:
     steering = contract.steering_of(args)
     fields = model.input_fields
     try:
-        if args.out.suffix not in contract.WALK_SUFFIXES:
-            suffixes = ", ".join(contract.WALK_SUFFIXES)
-            raise contract.ContractError(f"--out must end in {suffixes}, got {args.out}")
+        contract.check_walk_out(args.out)
         start, end = (contract.endpoint(fields, given, **steering) for given in args.interpolate)
         walk = contract.interpolate(fields, start, end, args.frames)
         frames = model.generate(args.frames, inputs=walk)

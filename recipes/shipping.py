@@ -39,10 +39,16 @@ def save_run_as_preset(
         "weights_dtype": "float16",
     }
 
-    model = run.model()
-    if model.num_classes and not model.class_names:  # a run trained before models kept them
-        model.class_names = run.source.class_names or None
+    model = _named(run.model(), run)
     return presets.save_preset(model, out_dir, run.config, run.judge_dir, card, _measure(n), replace)
+
+
+def _named(model, trained: presets.Trained):
+    """`model` with its dataset's class names, where it is conditional and was trained before
+    models kept them."""
+    if model.num_classes and not model.class_names:
+        model.class_names = trained.source.class_names or None
+    return model
 
 
 def _measure(n: int):
@@ -72,9 +78,7 @@ def remeasure(preset: presets.Trained, n: int = 10_000) -> presets.Trained:
     was trained stays on the card. The preset is rewritten whole and swapped in when complete."""
     from recipes.trainer import provenance
 
-    model = preset.model()
-    if model.num_classes and not model.class_names:
-        model.class_names = preset.source.class_names or None
+    model = _named(preset.model(), preset)
     card = {k: v for k, v in (preset.card or {}).items() if k not in ("eval", "check", "name")}
     card["remeasured"] = {"commit": provenance().get("commit"), "date": time.strftime("%Y-%m-%d")}
     judge_dir = preset.judge_dir if preset.judge_dir.is_dir() else None

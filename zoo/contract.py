@@ -130,17 +130,20 @@ class Stream:
         with np.errstate(over="ignore"):
             return _lowbias32(_lowbias32(i ^ self._a) + self._b)
 
+    def _unit(self, count: int) -> np.ndarray:
+        """The next `count` words as uniforms in (0, 1), float64: (word + 1/2) / 2^32."""
+        return (self.words(count).astype(np.float64) + 0.5) * 2.0**-32
+
     def uniform(self, low=0.0, high=1.0, size=None):
         """Uniform in (low, high): low + (high - low) x (word + 1/2) / 2^32."""
         shape = _shape(size)
-        u = (self.words(math.prod(shape)).astype(np.float64) + 0.5) * 2.0**-32
-        value = low + (high - low) * u
+        value = low + (high - low) * self._unit(math.prod(shape))
         return value.reshape(shape) if size is not None else float(value[0])
 
     def standard_normal(self, shape) -> np.ndarray:
         """Box-Muller's cosine branch, two words a number: sqrt(-2 log u1) cos(2 pi u2)."""
         shape = _shape(shape)
-        u = (self.words(2 * math.prod(shape)).astype(np.float64) + 0.5) * 2.0**-32
+        u = self._unit(2 * math.prod(shape))
         return (np.sqrt(-2.0 * np.log(u[0::2])) * np.cos(2.0 * math.pi * u[1::2])).reshape(shape)
 
     def integers(self, low, high=None, size=None) -> np.ndarray:
@@ -409,6 +412,12 @@ def endpoint(fields: dict, given, **steering) -> dict[str, np.ndarray]:
 
 
 WALK_SUFFIXES = (".png", ".gif", ".webp", ".npy")
+
+
+def check_walk_out(path: str | os.PathLike) -> None:
+    """An interpolation's output path must name a format `save_walk` writes."""
+    if Path(path).suffix not in WALK_SUFFIXES:
+        raise ContractError(f"--out must end in {', '.join(WALK_SUFFIXES)}, got {path}")
 
 
 def steering_arguments(parser) -> None:
@@ -779,9 +788,8 @@ def save_png(path: str | os.PathLike, picture: np.ndarray, scale: int = 1) -> Pa
 def save_walk(path: str | os.PathLike, frames: np.ndarray, frame_ms: int = 100) -> Path:
     """An interpolation's frames in [-1, 1]: a one-row strip (.png), an animation that loops
     (.gif, .webp; each frame at four times the size), or the array (.npy)."""
+    check_walk_out(path)
     suffix = Path(path).suffix
-    if suffix not in WALK_SUFFIXES:
-        raise ContractError(f"an interpolation is written as {', '.join(WALK_SUFFIXES)}; got {path}")
     if suffix in (".png", ".npy"):
         return save_samples(path, frames, cols=len(frames))
     from PIL import Image

@@ -399,11 +399,9 @@
             const shown = element("span", { textContent: "drawn" });
             slider.dataset.control = `code-${name}-${k}`;
             fixed.dataset.control = `code-${name}-${k}-fixed`;
+            // A code fixed in some components and drawn in others is not in the vocabulary:
+            // fixing one component fixes the others at their sliders' values.
             const apply = () => {
-              const values = this.steer.codes[name] ?? null;
-              if (!fixed.checked && !values) return;
-              // A code fixed in some components and drawn in others is not in the vocabulary:
-              // fixing one component fixes the others at their sliders' values.
               const all = Array.from(this.root.querySelectorAll(`[data-control^="code-${name}-"][type=range]`), (s) => Number(s.value));
               const anyFixed = Array.from(this.root.querySelectorAll(`[data-control^="code-${name}-"][type=checkbox]`)).some((c) => c.checked);
               if (anyFixed) this.steer.codes[name] = all;
@@ -671,8 +669,7 @@
         await sampler.walk(); // the walk canvas starts moving at once
       });
       if (sampler.errorLine.textContent) throw new Error(sampler.errorLine.textContent);
-      const ort = await runtime(runtimeDir);
-      return `onnxruntime-web ${ort.env.versions?.web ?? ""} (wasm, 1 thread)`;
+      return `onnxruntime-web ${sampler.ort.env.versions?.web ?? ""} (wasm, 1 thread)`;
     })();
     await ready;
     return { sampler, api: sampler.api(ready) };

@@ -465,11 +465,14 @@ class AdversarialModel(keras.Model):
     def interpolate(self, start, end, frames: int = 16, **steering) -> np.ndarray:
         """`frames` images walking from one sample to another (`zoo.contract.interpolate`:
         slerp on z, lines on uniform codes). `start` and `end` are seeds (the first sample
-        `generate(1, seed, **steering)` draws) or one sample's inputs (a dict, e.g. from
-        `contract.load_latents`); the first and last frames are those two samples."""
-        ends = [self.sample_inputs(1, e, **steering) if is_integer(e) else e for e in (start, end)]
+        `generate(1, seed, **steering)` draws), saved latents (`contract.endpoint`: "FILE.npz"
+        or "FILE.npz:K") or one sample's inputs (a dict); the first and last frames are those
+        two samples."""
         try:
-            walk = contract.interpolate(self.input_fields, *ends, frames)
+            fields = self.input_fields
+            ends = [e if isinstance(e, dict) else contract.endpoint(fields, e, **steering)
+                    for e in (start, end)]  # fmt: skip
+            walk = contract.interpolate(fields, *ends, frames)
         except contract.ContractError as e:
             raise ZooError(str(e)) from None
         return self.generate(frames, inputs=walk)
