@@ -13,7 +13,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_DIR ?= runs/demo
 DEMO_BUDGET ?= 300
 # The presets: every tuned Fashion-MNIST recipe, trained for PRESET_BUDGET seconds each, in the
-# default precision (bfloat16 where the CPU has it).
+# recipe's precision (by default bfloat16 where the CPU has it; gan-mlp float32, as measured).
 PRESET_RECIPES := gan-mlp-fashion-mnist dcgan-fashion-mnist cgan-fashion-mnist acgan-fashion-mnist \
 	infogan-fashion-mnist lsgan-fashion-mnist wgan-fashion-mnist wgan-gp-fashion-mnist sngan-fashion-mnist
 PRESET_BUDGET ?= 1800

@@ -109,7 +109,8 @@ def _parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="bfloat16 on CPU/TPU, float16 on GPU; weights, logits and losses stay float32 "
-        "(default: on for CPUs with bfloat16 arithmetic, AVX512_BF16 or AMX, off elsewhere)",
+        "(default: the recipe's mixed_precision, else on for CPUs with bfloat16 arithmetic, "
+        "AVX512_BF16 or AMX, off elsewhere)",
     )
     train.add_argument(
         "--jit",

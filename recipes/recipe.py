@@ -68,6 +68,7 @@ class _RecipeFields(_Overridable):
     beta_2: float = 0.999  # Adam's beta_2
     momentum: float = 0.9  # SGD momentum
     jit_compile: bool | None = None  # XLA; None: by device type (off on CPU, where oneDNN is faster)
+    mixed_precision: bool | None = None  # None: by device (recipes.scale.default_mixed_precision)
     seed: int = 0
     grid_every: int = 1  # epochs between sample grids
     eval_every: int = 0  # epochs between quality evaluations logged to TensorBoard; 0 is off

@@ -24,7 +24,8 @@ class RunOptions:
         time_budget: stop after the step that crosses this many seconds; None: epochs decide.
         strategy: a name in `recipes.scale.STRATEGIES`.
         mixed_precision: bfloat16 (CPU, TPU) or float16 (GPU) compute with float32 weights,
-            logits and losses; None: `recipes.scale.default_mixed_precision`.
+            logits and losses; None: the recipe's `mixed_precision`, else
+            `recipes.scale.default_mixed_precision`.
         jit: XLA; None: the recipe's `jit_compile`, else by device type.
         deterministic: TensorFlow's op determinism for the rest of the process (bit-identical
             weights for the same recipe and seed on one machine, a little slower).
@@ -81,7 +82,7 @@ def resolve(options: RunOptions, recipe: Recipe) -> Resolved:
     options.check_applies_to(recipe)
     distribution = scale.make_strategy(options.strategy)  # first, for multi-worker
     device = scale.device_type(distribution)
-    mixed = options.mixed_precision
+    mixed = options.mixed_precision if options.mixed_precision is not None else recipe.mixed_precision
     mixed = scale.default_mixed_precision(device) if mixed is None else mixed
     jit = options.jit if options.jit is not None else recipe.jit_compile
     jit = scale.default_jit(device) if jit is None else jit

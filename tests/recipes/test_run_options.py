@@ -44,6 +44,11 @@ def test_xla_and_precision_are_decided_once_from_the_options_then_the_recipe_the
     assert resolve(RunOptions(), with_jit).jit is True
     assert resolve(RunOptions(jit=False), with_jit).jit is False  # the option wins
     assert resolve(RunOptions(mixed_precision=False), recipe).policy == "float32"
+    in_float32 = recipe.with_overrides(["mixed_precision=false"])
+    assert resolve(RunOptions(), in_float32).policy == "float32"
+    assert resolve(RunOptions(), recipes.get("gan-mlp-fashion-mnist")).policy == "float32"  # measured
+    if resolve(RunOptions(), recipe).policy != "float32":  # a CPU with bfloat16 arithmetic
+        assert resolve(RunOptions(mixed_precision=True), in_float32).policy == "mixed_bfloat16"
     with pytest.raises(ZooError, match="--time-budget must be positive"):
         resolve(RunOptions(time_budget=0), recipe)
 
