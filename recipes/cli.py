@@ -15,8 +15,8 @@ from recipes.recipe import ClassifierRecipe
 from recipes.run_options import RunOptions
 from recipes.scale import STRATEGIES
 from zoo import contract, presets
-from zoo.errors import ZooError
-from zoo.files import write_json
+from zoo.errors import ZooError, first_line
+from zoo.files import write_fault, write_json
 
 
 class _Parser(argparse.ArgumentParser):
@@ -85,6 +85,13 @@ def _parser() -> argparse.ArgumentParser:
                        "bicubic, "
                        "lanczos3, area, nearest")  # fmt: skip
     train.add_argument("--run-dir", type=Path, help="default: runs/RECIPE; reusing one resumes it")
+    train.add_argument(
+        "--backup-every",
+        type=int,
+        metavar="STEPS",
+        help="back the run up every STEPS steps, and at each epoch's end (default: the recipe's "
+        "backup_every, 500); 0: at epoch ends only. A rerun goes on from the last backup's step",
+    )
     train.add_argument(
         "--from-preset",
         metavar="PRESET",
@@ -250,6 +257,7 @@ def _train(args) -> int:
     flags = {
         "epochs": args.epochs,
         "steps_per_epoch": args.steps_per_epoch,
+        "backup_every": args.backup_every,
         "batch_size": args.batch_size,
         "seed": args.seed,
         "dataset": _data_source(args.data),
@@ -283,6 +291,9 @@ def _train(args) -> int:
         reason = summary["stopped_by"]
         if reason == "health":
             reason += f" at step {summary['health_step']}: {summary['health_message']}"
+        if reason == "signal":
+            reason = (f"{summary['signal']} at step {summary['generator_steps']}, backed up; run the same "
+                      "command again to go on")  # fmt: skip
         where = f"into {run_dir}"
         if not summary["chief"]:
             where = f"as {summary['worker']} (the chief writes {run_dir})"
@@ -290,6 +301,10 @@ def _train(args) -> int:
             f"trained {recipe.name} {where}: {summary['generator_steps']} generator steps, "
             f"{summary['train_images_per_second']} images/s in {summary['precision']}, stopped by {reason}"
         )
+        if summary["stopped_by"] == "signal":
+            from zoo.training.preemption import exit_status
+
+            return exit_status(summary["signal"])
     return 0
 
 
@@ -648,6 +663,12 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except ZooError as e:
         print(f"ganzoo: error: {e}", file=sys.stderr)
+        return e.exit_status
+    except Exception as e:  # a write the disk refused where no ZooError names it (TensorBoard's)
+        reason = write_fault(e)
+        if reason is None:
+            raise
+        print(f"ganzoo: error: a write failed ({reason}): {first_line(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("ganzoo: interrupted", file=sys.stderr)

@@ -61,6 +61,7 @@ class _RecipeFields(_Overridable):
     batch_size: int = 128  # images per discriminator update
     epochs: int = 20
     steps_per_epoch: int | None = None  # None: one pass over the data per epoch
+    backup_every: int = 500  # steps between backups (and at every epoch's end); 0: epoch ends only
     optimizer: str = "adam"  # adam | rmsprop | sgd (momentum SGD, as in the original GAN)
     g_lr: float = 2e-4  # different g_lr and d_lr: the two time-scale update rule (TTUR)
     d_lr: float = 2e-4
@@ -80,6 +81,8 @@ class _RecipeFields(_Overridable):
         from zoo.data.transform import Preprocessing
 
         Preprocessing(self.image_size, self.channels, self.fit, self.background, self.resize)  # checks them
+        if self.backup_every < 0:
+            raise ZooError(f"backup_every must be 0 (epoch ends only) or more, got {self.backup_every}")
         if self.judge not in ("discriminator", "critic", "none"):
             raise ZooError(f"judge must be 'discriminator', 'critic' or 'none', got {self.judge!r}")
         at_least_one = ("latent_dim", "g_width", "d_width", "d_steps", "batch_size", "epochs", "grid_every",

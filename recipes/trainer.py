@@ -3,11 +3,12 @@
 A run directory holds:
     config.json      the recipe (a rerun with another recipe is refused)
     logs/            TensorBoard: scalars every step, a sample grid every `grid_every` epochs
-    backup/          crash-safe BackupAndRestore: a rerun with the same directory resumes from here
+    backup/          the last backup (every `backup_every` steps and at epoch ends): a rerun with
+                     the same directory goes on from its step
     samples/         the grids as PNG
     final.keras      the trained GAN (G, D, optimizers)
     samples.png      a grid from the final generator
-    summary.json     steps, wall time, images/s, why it stopped (epochs, time_budget or health)
+    summary.json     steps, wall time, images/s, why it stopped (epochs, time_budget, health or signal)
     export/          SavedModel + ONNX + manifest.json (see export/)
 """
 
@@ -26,12 +27,12 @@ from recipes.run_options import RunOptions
 from zoo import contract, data, multi_worker
 from zoo.errors import ZooError
 from zoo.evaluation.evaluate import Evaluator
-from zoo.files import read_json_object, save_keras, write_json
+from zoo.files import check_writable, read_json_object, save_keras, write_json
 from zoo.models import registry, tricks
-from zoo.training import callbacks
+from zoo.training import backups, callbacks, preemption
 
 # Fields a rerun may change without making it a different run.
-_RESUMABLE_CHANGES = {"epochs", "steps_per_epoch", "grid_every", "description"}
+_RESUMABLE_CHANGES = {"epochs", "steps_per_epoch", "grid_every", "description", "backup_every"}
 
 
 # Recipe fields passed to the model when set (None: the variant's default): the game's own
@@ -132,7 +133,7 @@ def train(recipe: Recipe, run_dir: str | os.PathLike, options: RunOptions | None
     summary.update(origin)
     if resolved.chief:
         write_json(run_dir / "summary.json", summary)
-        if resolved.export:
+        if resolved.export and summary["stopped_by"] != "signal":  # a signal leaves seconds to stop in
             from export.artifacts import export_trained
 
             with scale.Precision(resolved.policy):
@@ -153,13 +154,10 @@ def _train(recipe: Recipe, run_dir: Path, out: Path, source: data.Source,
         if resolved.init_from is not None:  # a resumed run's backup, restored when fit starts, wins
             resolved.init_from.load_weights_into(model)
     images_per_step = model.images_per_step(recipe.batch_size)
-    dataset = data.load(
-        source,
-        "train",
-        images_per_step,
-        repeat=recipe.steps_per_epoch is not None,
-        seed=recipe.seed,
-    )
+    steps_per_epoch = recipe.steps_per_epoch or max(1, source.num_examples("train") // images_per_step)
+    backup = backups.BackupAndRestore(run_dir / "backup", write_dir=out / "backup", every=recipe.backup_every)
+    start = backup.start_step(steps_per_epoch)  # a resumed run's data goes on from its backup's step
+    dataset = data.training_stream(source, images_per_step, recipe.seed, start=start)
 
     budget = callbacks.TimeBudget(time_budget) if time_budget else None
     throughput = callbacks.Throughput(images_per_step)
@@ -169,29 +167,32 @@ def _train(recipe: Recipe, run_dir: Path, out: Path, source: data.Source,
         extractor=extractor,
         min_classes=spec.num_classes // 2 if extractor is not None and spec.num_classes else None,
     )
+    stop_on_signal = preemption.StopOnSignal(distribution)
     fit_callbacks = [
         # The monitor comes first: on NaN it restores good weights before anything saves them.
         health,
-        backup := callbacks.BackupAndRestore(run_dir / "backup", write_dir=out / "backup"),
         _ResumingTensorBoard(str(out / "logs"), update_freq=1, write_graph=False),
         callbacks.ImageGrid(out / "logs", out / "samples", every=recipe.grid_every),
         throughput,
         *([budget] if budget else []),
+        stop_on_signal,
     ]
     if recipe.eval_every and extractor is not None:
         evaluator = Evaluator(source, extractor, prior=extractor.info.get("class_prior"))
         fit_callbacks.append(
             callbacks.QualityEval(evaluator, out / "logs", recipe.eval_every, recipe.eval_samples)
         )
-    start = time.monotonic()
-    model.fit(
-        dataset,
-        epochs=recipe.epochs,
-        steps_per_epoch=recipe.steps_per_epoch,
-        callbacks=fit_callbacks,
-        verbose=resolved.verbose,
-    )
-    wall = time.monotonic() - start
+    fit_callbacks.append(backup)  # last: it saves what every other callback has left
+    began = time.monotonic()
+    try:
+        model.fit(dataset, epochs=recipe.epochs, steps_per_epoch=steps_per_epoch, callbacks=fit_callbacks,
+                  verbose=resolved.verbose)  # fmt: skip
+    except Exception as e:
+        lost = multi_worker.lost_worker(distribution, e, backup.saved_step, run_dir / "backup")
+        if lost is None:
+            raise
+        raise lost from e
+    wall = time.monotonic() - began
 
     save_keras(model, out / "final.keras")
     grid = contract.grid(model.generate(64, seed=recipe.seed), cols=model.grid_columns)
@@ -204,9 +205,7 @@ def _train(recipe: Recipe, run_dir: Path, out: Path, source: data.Source,
         "train_images_per_second": (
             round(throughput.images_per_second, 1) if throughput.images_per_second else None
         ),
-        "stopped_by": (
-            "health" if health.stopped else "time_budget" if budget and budget.stopped_at_step else "epochs"
-        ),
+        "stopped_by": _stopped_by(health, stop_on_signal, budget),
         "replicas": distribution.num_replicas_in_sync,
         "workers": multi_worker.worker_count(distribution),
         "worker": multi_worker.worker_name(distribution) or None,
@@ -217,10 +216,20 @@ def _train(recipe: Recipe, run_dir: Path, out: Path, source: data.Source,
     }
     if health.stopped:
         summary["health_step"], summary["health_message"] = health.stopped
-    if recipe.judge != "none" and chief:  # the judge is the run's, not a step of training
+    if stop_on_signal.stopped_at_step is not None:
+        summary["signal"] = stop_on_signal.signal
+    if recipe.judge != "none" and chief and summary["stopped_by"] != "signal":  # the run's, not a step
         summary["judge"] = fit_judge(model, source, run_dir, source=recipe.judge,
                                      critic_images=recipe.critic_images).info  # fmt: skip
     return summary
+
+
+def _stopped_by(health, stop_on_signal, budget) -> str:
+    if health.stopped:
+        return "health"
+    if stop_on_signal.stopped_at_step is not None:
+        return "signal"
+    return "time_budget" if budget and budget.stopped_at_step else "epochs"
 
 
 def provenance() -> dict:
@@ -350,7 +359,7 @@ def _write_or_check_config(recipe: Recipe, run_dir: Path, write: bool = True) ->
                 "choose another --run-dir"
             )
     if write:
-        run_dir.mkdir(parents=True, exist_ok=True)
+        check_writable(run_dir, "choose another --run-dir, or make this one writable")
         write_json(path, config)
 
 

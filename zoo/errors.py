@@ -7,7 +7,17 @@ no TensorFlow). Whether a value is an integer is the deployment contract's
 
 
 class ZooError(Exception):
-    """A user-facing error; its message says what was wrong and what to do instead."""
+    """A user-facing error; its message says what was wrong and what to do instead.
+
+    `exit_status` is the CLI's: 2 for bad input or a failed write, 3 for a lost worker."""
+
+    exit_status = 2
+
+
+class LostWorker(ZooError):
+    """Another worker of a multi-worker run is gone; the survivors stop with this."""
+
+    exit_status = 3
 
 
 def first_line(error: BaseException) -> str:

@@ -18,10 +18,13 @@ wall time, go through `any_worker`.
 """
 
 import shutil
+import socket
 import tempfile
 from pathlib import Path
 
 import tensorflow as tf
+
+from zoo.errors import LostWorker
 
 
 def in_use(strategy: tf.distribute.Strategy) -> bool:
@@ -58,6 +61,40 @@ def worker_name(strategy: tf.distribute.Strategy) -> str:
     return f"{resolver.task_type} {resolver.task_id} of {worker_count(strategy)}"
 
 
+def lost_worker(strategy: tf.distribute.Strategy, error: Exception, backup_step: int | None,
+                backup_dir: Path) -> LostWorker | None:  # fmt: skip
+    """What a survivor says when training failed because another worker vanished (its
+    collectives abort with a TensorFlow error): which one, the last backup, what to do.
+    None when every other worker still answers (then `error` is not about a lost worker)."""
+    if not in_use(strategy) or not isinstance(error, tf.errors.OpError):
+        return None
+    gone = _unreachable_workers(strategy)
+    if not gone:
+        return None
+    names = ", ".join(f"{name} ({address})" for name, address in gone)
+    backup = (f"the last backup is of step {backup_step} in {backup_dir}" if backup_step
+              else "no backup was made yet")  # fmt: skip
+    return LostWorker(f"lost {names} of {worker_count(strategy)}, so {worker_name(strategy)} stopped; "
+                      f"{backup}; relaunch every worker with the same command to go on from it")  # fmt: skip
+
+
+def _unreachable_workers(strategy) -> list[tuple[str, str]]:
+    """(name, address) of the other workers that no longer accept a connection."""
+    resolver = strategy.cluster_resolver
+    gone = []
+    for task_type, addresses in resolver.cluster_spec().as_dict().items():
+        tasks = addresses.items() if isinstance(addresses, dict) else enumerate(addresses)
+        for task_id, address in tasks:
+            if (task_type, task_id) == (resolver.task_type, resolver.task_id):
+                continue
+            host, _, port = address.rpartition(":")
+            try:
+                socket.create_connection((host, int(port)), timeout=2).close()
+            except (OSError, ValueError):
+                gone.append((f"{task_type} {task_id}", address))
+    return gone
+
+
 def scratch_dir(strategy: tf.distribute.Strategy, run_dir: Path) -> Path:
     """Where this worker writes: `run_dir` on the chief, a temporary directory elsewhere.
 
@@ -86,15 +123,15 @@ _ANY = {}
 
 
 def _any_replica(strategy, value):
+    """The sum of `value` over all replicas (ReduceOp has no MAX), reduced as the train
+    function reduces its metrics."""
     fn = _ANY.get(id(strategy))
     if fn is None:
 
         @tf.function
         def fn(v):
-            def replica(v):
-                return tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.MAX, v)
-
-            return strategy.experimental_local_results(strategy.run(replica, args=(v,)))[0]
+            per_replica = strategy.run(tf.identity, args=(v,))
+            return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
 
         _ANY[id(strategy)] = fn
     return fn(value)

@@ -1,4 +1,5 @@
-"""`ganzoo train --deterministic`: the same recipe and seed give bit-identical weights.
+"""`ganzoo train --deterministic`: the same recipe and seed give bit-identical weights, and so
+does a run that was killed and resumed from its last backup.
 
 Op determinism is process-wide and cannot be turned off, so each run is its own process.
 """
@@ -7,27 +8,44 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 
 from zoo.presets import locate
 
-
-def train(run_dir, seed: int, env: dict) -> subprocess.Popen:
-    argv = [sys.executable, "-m", "recipes.cli", "train", "--deterministic", "--epochs", "2",
-            "--steps-per-epoch", "5", "--batch-size", "16", "--seed", str(seed), "--set", "g_width=8",
-            "--set", "d_width=8", "--set", "judge=none", "--no-export",
-            "--run-dir", str(run_dir)]  # fmt: skip
-    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+KILLER = Path(__file__).with_name("kill_at_step.py")
 
 
-def test_the_same_seed_gives_bit_identical_weights(tmp_path, fashion_mnist_dir):
+def train(run_dir, seed: int, env: dict, kill_after: int | None = None) -> subprocess.Popen:
+    argv = ["--deterministic", "--epochs", "2", "--steps-per-epoch", "5", "--batch-size", "16",
+            "--seed", str(seed), "--set", "g_width=8", "--set", "d_width=8", "--set", "judge=none",
+            "--backup-every", "3", "--no-export", "--run-dir", str(run_dir)]  # fmt: skip
+    if kill_after is None:
+        command = [sys.executable, "-m", "recipes.cli", "train", "dcgan-fashion-mnist", *argv]
+    else:
+        command = [sys.executable, str(KILLER), str(kill_after), "--", "dcgan-fashion-mnist", *argv]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+
+
+def finish(name, child, code: int = 0) -> str:
+    output, _ = child.communicate(timeout=300)
+    assert child.returncode == code, f"{name}: {output[-3000:]}"
+    return output
+
+
+def test_the_same_seed_gives_bit_identical_weights_even_across_a_kill(tmp_path, fashion_mnist_dir):
     env = {**os.environ, "TFDS_DATA_DIR": str(fashion_mnist_dir)}
-    runs = {name: (tmp_path / name, seed) for name, seed in [("a", 3), ("b", 3), ("other", 4)]}
-    children = {name: train(run, seed, env) for name, (run, seed) in runs.items()}
+    runs = {name: (tmp_path / name, seed) for name, seed in [("a", 3), ("resumed", 3), ("other", 4)]}
+    # "resumed" dies after step 7 (backups every 3 steps: the last is step 6, in epoch 2), then
+    # runs again to its end.
+    children = {name: train(run, seed, env, kill_after=7 if name == "resumed" else None)
+                for name, (run, seed) in runs.items()}  # fmt: skip
+    finish("resumed", children.pop("resumed"), code=-9)
+    again = finish("resumed", train(tmp_path / "resumed", 3, env))
+    assert "1 epochs and 1 steps done (step 6)" in again, again[-3000:]
     for name, child in children.items():
-        output, _ = child.communicate(timeout=300)
-        assert child.returncode == 0, f"{name}: {output[-3000:]}"
+        finish(name, child)
 
     weights = {}
     for name, (run, _) in runs.items():
@@ -36,6 +54,6 @@ def test_the_same_seed_gives_bit_identical_weights(tmp_path, fashion_mnist_dir):
         model = locate(run).model()
         state = [*model.weights, *model.g_optimizer.variables, *model.d_optimizer.variables]
         weights[name] = [np.asarray(w) for w in state]
-    for a, b in zip(weights["a"], weights["b"], strict=True):
+    for a, b in zip(weights["a"], weights["resumed"], strict=True):
         assert np.array_equal(a, b)  # G, D, G's average and both optimizers, bit for bit
     assert not all(np.array_equal(a, b) for a, b in zip(weights["a"], weights["other"], strict=True))

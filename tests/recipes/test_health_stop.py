@@ -48,7 +48,7 @@ def test_a_nan_batch_stops_fit_and_restores_the_snapshot():
 
 def test_a_run_stopped_by_health_says_so(tmp_path, fashion_mnist_dir, monkeypatch, capsys):
     monkeypatch.setenv("TFDS_DATA_DIR", str(fashion_mnist_dir))
-    load = data.load
+    load = data.training_stream
 
     def poisoned(*args, **kwargs):
         """The real batches, but the third is NaN."""
@@ -57,7 +57,7 @@ def test_a_run_stopped_by_health_says_so(tmp_path, fashion_mnist_dir, monkeypatc
             lambda i, pair: (tf.where(i == 2, np.float32(np.nan), pair[0]), pair[1])
         )
 
-    monkeypatch.setattr(data, "load", poisoned)
+    monkeypatch.setattr(data, "training_stream", poisoned)
     run = tmp_path / "run"
     argv = ["train", "--epochs", "2", "--steps-per-epoch", "4", "--batch-size", "16", "--set", "g_width=8",
             "--set", "d_width=8", "--set", "judge=none", "--no-export", "--run-dir", str(run)]  # fmt: skip

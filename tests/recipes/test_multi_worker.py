@@ -1,8 +1,10 @@
 """`ganzoo train --strategy multi-worker`: two worker processes on localhost train as one
-device would, only the chief writes the run, and a killed job resumes when relaunched."""
+device would, only the chief writes the run, a preemption notice stops every worker at one step,
+a lost worker is one line on the others, and a relaunch goes on from the last backup."""
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -141,35 +143,67 @@ def test_two_workers_train_as_one_device_and_only_the_chief_writes(recipe, tmp_p
     assert largest_difference(chief, single) < 1e-4, (largest_difference(chief, single), moved)
 
 
-def test_a_killed_worker_and_a_relaunch_resume_from_the_last_backup(tmp_path, env):
-    """SIGKILL one worker mid-epoch, kill the job, relaunch the same command on both."""
-    steps, epochs = 20, 3
+def wait_for_backup(metadata, workers, at_least: int, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while not (metadata.exists() and json.loads(metadata.read_text())["step"] >= at_least):
+        assert all(w.poll() is None for w in workers), workers[0].stdout.read()[-3000:]
+        assert time.monotonic() < deadline, f"no backup of step {at_least} within {timeout} s"
+        time.sleep(0.05)
+
+
+def test_preemption_a_lost_worker_and_relaunches(tmp_path, env):
+    """SIGTERM to one worker stops both at one step; relaunched, one worker is SIGKILLed and
+    the other says so in one line; relaunched again, the job ends at its exact step count."""
+    steps, epochs, every = 20, 3, 8
     run = tmp_path / "run"  # one shared folder, as on a shared file system
     weights = [tmp_path / "w0.keras", tmp_path / "w1.keras"]
     ports = free_ports(2)
-    args = lambda run_dir: tiny_args("dcgan-fashion-mnist", run_dir, steps, epochs)  # noqa: E731
-    workers = launch(ports, [run, run], weights, args, env)
+    args = lambda run_dir: [*tiny_args("dcgan-fashion-mnist", run_dir, steps, epochs),  # noqa: E731
+                            "--backup-every", str(every)]  # fmt: skip
     metadata = run / "backup" / "training_metadata.json"
+
+    # A preemption notice to worker 1 only: both stop at the same step, backed up.
+    workers = launch(ports, [run, run], weights, args, env)
     try:
-        deadline = time.monotonic() + 180
-        while not metadata.exists():
-            assert all(w.poll() is None for w in workers), workers[0].stdout.read()[-3000:]
-            assert time.monotonic() < deadline, "no backup within 180 s"
-            time.sleep(0.05)
-        workers[1].send_signal(signal.SIGKILL)  # epoch 1 is backed up; epoch 2 is under way
+        wait_for_backup(metadata, workers, every)
+        workers[1].send_signal(signal.SIGTERM)
+        outputs = [worker.communicate(timeout=120)[0] for worker in workers]
+    finally:
+        for worker in workers:
+            worker.kill()
+    assert [w.returncode for w in workers] == [143, 143], outputs[0][-2000:] + outputs[1][-2000:]
+    stops = [re.search(r"stopped by (.+) at step (\d+), backed up", out) for out in outputs]
+    assert stops[1].group(1) == "SIGTERM" and stops[0].group(1) == "another worker's signal"
+    stopped = int(stops[0].group(2))
+    assert int(stops[1].group(2)) == stopped == json.loads(metadata.read_text())["step"]
+    assert json.loads((run / "summary.json").read_text())["stopped_by"] == "signal"
+
+    # Relaunched; worker 1 is killed after the next backup: worker 0 says so and exits with 3.
+    workers = launch(ports, [run, run], weights, args, env)
+    try:
+        wait_for_backup(metadata, workers, stopped + 1)
+        workers[1].send_signal(signal.SIGKILL)
+        survivor, _ = workers[0].communicate(timeout=180)
     finally:
         for worker in workers:
             worker.kill()
             worker.communicate()
-    completed = json.loads(metadata.read_text())["epoch"]
-    assert 1 <= completed < epochs
-    assert not (run / "summary.json").exists()  # the job did not finish
+    assert f"(step {stopped})" in survivor, survivor[-2000:]
+    assert workers[0].returncode == 3, survivor[-3000:]
+    last = json.loads(metadata.read_text())["step"]
+    error = [line for line in survivor.splitlines() if line.startswith("ganzoo: error:")]
+    assert error == [
+        f"ganzoo: error: lost worker 1 (localhost:{ports[1]}) of 2, so worker 0 of 2 stopped; the last "
+        f"backup is of step {last} in {run / 'backup'}; relaunch every worker with the same command to go on "
+        "from it"
+    ], survivor[-3000:]
+    assert "Traceback" not in survivor
 
+    # Relaunched again: the job ends at exactly its step count, the same weights on both.
     outputs = finish(launch(ports, [run, run], weights, args, env))
     for out in outputs:
-        assert f"resumed from {run / 'backup'}" in out and f"{completed} epochs done" in out, out[-2000:]
+        assert f"resumed from {run / 'backup'}" in out and f"(step {last})" in out, out[-2000:]
     summary = json.loads((run / "summary.json").read_text())
     assert summary["generator_steps"] == steps * epochs and summary["stopped_by"] == "epochs"
-    assert summary["resumed_from"]["epoch"] == completed
-    assert summary["resumed_from"]["generator_step"] == completed * steps
+    assert summary["resumed_from"]["step"] == summary["resumed_from"]["generator_step"] == last
     assert largest_difference(weights_of(weights[0]), weights_of(weights[1])) == 0.0

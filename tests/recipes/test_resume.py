@@ -1,4 +1,4 @@
-"""Training survives a kill at any moment: a rerun resumes from the last complete epoch."""
+"""Training survives a kill at any moment: a rerun goes on from the step of the last backup."""
 
 import json
 import os
@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,7 +22,7 @@ from tests import helpers
 from zoo import data
 from zoo.errors import ZooError
 from zoo.presets import locate
-from zoo.training import callbacks
+from zoo.training import backups, callbacks
 
 EPOCHS, STEPS = 4, 15
 
@@ -62,46 +63,46 @@ def metadata_of(backup_dir) -> dict:
     return json.loads((backup_dir / "training_metadata.json").read_text())
 
 
-def test_sigkill_mid_epoch_resumes_from_the_last_complete_epoch(
+KILLER = Path(__file__).with_name("kill_at_step.py")
+EVERY = 4  # steps between backups
+
+
+def test_sigkill_between_two_backups_loses_fewer_steps_than_between_them(
     tmp_path, fashion_mnist_dir, capsys, monkeypatch
 ):
     run = tmp_path / "run"
     env = {**os.environ, "TFDS_DATA_DIR": str(fashion_mnist_dir), "PYTHONUNBUFFERED": "1"}
-    child = subprocess.Popen(
-        train_command(run), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
-    )
-    seen = []
-    try:
-        wait_for(lines_of(child), r"Epoch 2/", seen)  # epoch 1 is backed up, epoch 2 has begun
-        time.sleep(0.3)
-        assert child.poll() is None, "".join(seen[-30:])
-    finally:
-        child.send_signal(signal.SIGKILL)
-        child.wait()
-    completed = metadata_of(run / "backup")["epoch"]
-    assert 1 <= completed < EPOCHS, "".join(seen[-30:])
+    args = [*train_command(run)[4:], "--backup-every", str(EVERY)]
+    killed_after = STEPS + 7  # step 22, in epoch 2: its last backup is step 20
+    child = subprocess.run([sys.executable, str(KILLER), str(killed_after), "--", *args],
+                           capture_output=True, text=True, env=env, timeout=300)  # fmt: skip
+    assert child.returncode == -signal.SIGKILL, child.stdout[-2000:] + child.stderr[-2000:]
+    backed_up = metadata_of(run / "backup")
+    assert backed_up["step"] == killed_after // EVERY * EVERY and killed_after - backed_up["step"] < EVERY
+    assert (backed_up["epoch"], backed_up["batch"]) == divmod(backed_up["step"], STEPS) == (1, 5)
 
-    rerun = subprocess.run(train_command(run), capture_output=True, text=True, env=env, timeout=300)
+    rerun = subprocess.run([*train_command(run)[:4], *args], capture_output=True, text=True, env=env,
+                           timeout=300)  # fmt: skip
     assert rerun.returncode == 0, rerun.stdout[-2000:] + rerun.stderr[-2000:]
+    assert "1 epochs and 5 steps done (step 20)" in rerun.stdout, rerun.stdout[-2000:]
     epochs_run = [int(n) for n in re.findall(r"^Epoch (\d+)/", rerun.stdout, re.M)]
-    assert epochs_run == list(range(completed + 1, EPOCHS + 1))  # nothing lost, nothing twice
+    assert epochs_run == list(range(2, EPOCHS + 1))  # the rest of epoch 2, then the others
     summary = json.loads((run / "summary.json").read_text())
-    assert summary["generator_steps"] == EPOCHS * STEPS and summary["stopped_by"] == "epochs"
+    assert summary["generator_steps"] == summary["discriminator_steps"] == EPOCHS * STEPS
+    assert summary["stopped_by"] == "epochs" and summary["resumed_from"]["step"] == 20
 
     # Exactly one complete backup is left, no temporary or partial file, and it loads.
-    assert sorted(p.name for p in (run / "backup").iterdir()) == [
-        f"epoch_{EPOCHS:04d}.weights.h5",
-        "training_metadata.json",
-    ]
+    last = f"step_{EPOCHS * STEPS:09d}.weights.h5"
+    assert sorted(p.name for p in (run / "backup").iterdir()) == [last, "training_metadata.json"]
     recipe = recipes.Recipe.from_dict(json.loads((run / "config.json").read_text()))
     restored = build_model(recipe, data.spec(recipe.dataset))
-    restored_epoch = restore(restored, run / "backup")
+    restored_epoch = restore(restored, run / "backup", STEPS)
     assert restored_epoch == EPOCHS and int(restored.g_optimizer.iterations) == EPOCHS * STEPS
     for a, b in zip(restored.weights, locate(run).model().weights, strict=True):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
     # A damaged backup is one clear line, not a traceback, and the run is left as it was.
-    weights = run / "backup" / f"epoch_{EPOCHS:04d}.weights.h5"
+    weights = run / "backup" / last
     weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
     before = files_outside_logs(run)
     monkeypatch.setenv("TFDS_DATA_DIR", str(fashion_mnist_dir))
@@ -112,14 +113,45 @@ def test_sigkill_mid_epoch_resumes_from_the_last_complete_epoch(
     assert files_outside_logs(run) == before
 
 
+def test_sigterm_stops_at_a_step_backs_it_up_and_a_rerun_goes_on(tmp_path, fashion_mnist_dir):
+    run = tmp_path / "run"
+    env = {**os.environ, "TFDS_DATA_DIR": str(fashion_mnist_dir), "PYTHONUNBUFFERED": "1"}
+    command = [*train_command(run), "--backup-every", "1000"]  # no backup but the signal's
+    exporting = [word for word in command if word != "--no-export"]  # as a run that ends would
+    child = subprocess.Popen(exporting, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    seen = []
+    try:
+        wait_for(lines_of(child), r"Epoch 2/", seen)
+        time.sleep(0.3)
+        child.send_signal(signal.SIGTERM)
+        output, _ = child.communicate(timeout=120)
+    finally:
+        child.kill()
+    output = "".join(seen) + output
+    assert child.returncode == 143, output[-3000:]  # 128 + SIGTERM
+    stopped = int(re.search(r"stopped by SIGTERM at step (\d+), backed up", output).group(1))
+    assert STEPS < stopped < EPOCHS * STEPS and "run the same command again" in output
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["stopped_by"] == "signal" and summary["signal"] == "SIGTERM"
+    assert summary["generator_steps"] == metadata_of(run / "backup")["step"] == stopped
+    assert not (run / "export").exists()  # a signal leaves seconds, not the minutes an export takes
+
+    rerun = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert rerun.returncode == 0, rerun.stdout[-2000:] + rerun.stderr[-2000:]
+    assert f"(step {stopped})" in rerun.stdout
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["generator_steps"] == EPOCHS * STEPS and summary["stopped_by"] == "epochs"
+
+
 def files_outside_logs(run) -> list[str]:
     return sorted(str(p.relative_to(run)) for p in run.rglob("*") if not p.is_relative_to(run / "logs"))
 
 
-def restore(model, backup_dir) -> int:
+def restore(model, backup_dir, steps_per_epoch: int = 3) -> int:
     """Restores a backup into `model` as fit would; returns the epoch it resumes after."""
-    backup = callbacks.BackupAndRestore(backup_dir)
+    backup = backups.BackupAndRestore(backup_dir)
     backup.set_model(model)
+    backup.set_params({"steps": steps_per_epoch})
     model._initial_epoch = None
     backup.on_train_begin()
     return model._initial_epoch
@@ -134,7 +166,7 @@ def one_epoch(tmp_path_factory):
     backup_dir = tmp_path_factory.mktemp("backup")
     model = helpers.tiny("dcgan")
     real, _ = helpers.real_batch(model, n=16 * 3)
-    model.fit(real, batch_size=16, epochs=1, verbose=0, callbacks=[callbacks.BackupAndRestore(backup_dir)])
+    model.fit(real, batch_size=16, epochs=1, verbose=0, callbacks=[backups.BackupAndRestore(backup_dir)])
     return model, real, backup_dir, [w.numpy().copy() for w in model.weights]
 
 
@@ -159,7 +191,7 @@ def crash_before_the_metadata(monkeypatch, model):
     def write_json(path, obj):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(callbacks, "write_json", write_json)
+    monkeypatch.setattr(backups, "write_json", write_json)
 
 
 @pytest.mark.parametrize("crash", [crash_while_writing_weights, crash_before_the_metadata])
@@ -169,23 +201,24 @@ def test_a_kill_during_a_backup_leaves_the_previous_one_whole(fitted, monkeypatc
     crash(monkeypatch, model)
     with pytest.raises(KeyboardInterrupt):
         model.fit(
-            real, batch_size=16, epochs=2, verbose=0, callbacks=[callbacks.BackupAndRestore(backup_dir)]
+            real, batch_size=16, epochs=2, verbose=0, callbacks=[backups.BackupAndRestore(backup_dir)]
         )
     monkeypatch.undo()
     assert metadata_of(backup_dir)["epoch"] == 1
-    (backup_dir / ".epoch_0002.tmp.weights.h5").write_bytes(b"\x89HDF")  # what a SIGKILL leaves
+    (backup_dir / ".step_000000006.tmp.weights.h5").write_bytes(b"\x89HDF")  # what a SIGKILL leaves
     fresh = helpers.tiny("dcgan")
     assert restore(fresh, backup_dir) == 1
     for w, good in zip(fresh.weights, epoch_1, strict=True):
         np.testing.assert_array_equal(w.numpy(), good)
-    assert sorted(p.name for p in backup_dir.iterdir()) == ["epoch_0001.weights.h5", "training_metadata.json"]
+    assert sorted(p.name for p in backup_dir.iterdir()) == ["step_000000003.weights.h5",
+                                                            "training_metadata.json"]  # fmt: skip
 
 
 @pytest.mark.parametrize(
     "damage, message",
     [
-        (lambda d: (d / "epoch_0001.weights.h5").write_bytes(b""), "cannot be restored"),
-        (lambda d: (d / "epoch_0001.weights.h5").unlink(), "cannot be restored"),
+        (lambda d: (d / "step_000000003.weights.h5").write_bytes(b""), "cannot be restored"),
+        (lambda d: (d / "step_000000003.weights.h5").unlink(), "cannot be restored"),
         (lambda d: (d / "training_metadata.json").write_text('{"epoch": 1'), "is corrupt"),
         (lambda d: (d / "training_metadata.json").write_text('{"epoch": "1"}'), "is corrupt"),
         (lambda d: (d / "training_metadata.json").write_text('{"epoch": true}'), "is corrupt"),
@@ -213,7 +246,7 @@ def test_the_health_monitor_snapshots_the_resumed_weights(fitted):
     monitor = callbacks.HealthMonitor(snapshot_every=1000)
     fresh.fit(
         poisoned, batch_size=16, epochs=2, verbose=0, shuffle=False,
-        callbacks=[monitor, callbacks.BackupAndRestore(backup_dir)],
+        callbacks=[monitor, backups.BackupAndRestore(backup_dir)],
     )  # fmt: skip
     assert monitor.stopped[0] == 5 and "at step 5" in monitor.stopped[1]
     assert "weights of step 3" in monitor.stopped[1]

@@ -31,9 +31,23 @@ from zoo.data.tfds_source import (
 from zoo.data.transform import Preprocessing, supported_sizes, transform, transform_all
 from zoo.errors import ZooError
 
-__all__ = ["DEBIAN_FASHION_MNIST", "OFFLINE_ENV", "DatasetSpec", "Preprocessing", "Source", "data_dir",
-           "load", "prepare", "real_images", "source", "source_of", "spec", "supported_sizes",
-           "to_unit_range"]  # fmt: skip
+__all__ = [
+    "DEBIAN_FASHION_MNIST",
+    "OFFLINE_ENV",
+    "DatasetSpec",
+    "Preprocessing",
+    "Source",
+    "data_dir",
+    "load",
+    "prepare",
+    "real_images",
+    "source",
+    "source_of",
+    "spec",
+    "supported_sizes",
+    "to_unit_range",
+    "training_stream",
+]  # fmt: skip
 
 # What the recipes' tfds datasets need beyond their own size and colours.
 KNOWN_OPTIONS = {"celeb_a": {"image_size": 64, "center_crop": 140}}  # the DCGAN paper's face crop
@@ -248,12 +262,46 @@ def batches(
         ds = ds.shuffle(min(size, 60_000), seed=seed)
     if repeat:
         ds = ds.repeat()
-    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    return _finish(ds.batch(batch_size, drop_remainder=drop_remainder))
+
+
+def _finish(ds: tf.data.Dataset) -> tf.data.Dataset:
+    """Batches of uint8 pairs scaled to [-1, 1], sharded by element over workers, prefetched."""
     ds = ds.map(lambda x, y: (to_unit_range(x), y), num_parallel_calls=tf.data.AUTOTUNE)
     # Several workers shard by element: tfds datasets may have a single file to shard by.
     options_ = tf.data.Options()
     options_.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return ds.with_options(options_).prefetch(tf.data.AUTOTUNE)
+
+
+def training_stream(src: "str | Source", batch_size: int, seed: int, start: int = 0) -> tf.data.Dataset:
+    """The training split as an endless sequence of batches, from batch `start` on.
+
+    Pass p over the data is the split shuffled by (`seed`, p), cut to whole batches, so
+    batch t is the same whether or not the run was interrupted before it: a run resumed
+    at step t (`start`) sees exactly the batches the uninterrupted run would have seen.
+    Batches never straddle two passes; the images left over from a pass are skipped in it.
+    """
+    src = src if isinstance(src, Source) else source(src)
+    size = src.num_examples("train")
+    per_pass = size // batch_size
+    if per_pass < 1:
+        raise ZooError(f"{src.name} has {size} training images, fewer than one step's {batch_size}; "
+                       "lower batch_size")  # fmt: skip
+    pairs, buffer = src.images("train"), min(size, 60_000)
+
+    def one_pass(p):
+        # TensorFlow's get_seed compares a tensor seed in Python (`seeds == (0, 0)`) when the
+        # global seed is 0, which fails while tracing this function; the pass's seed is all
+        # the shuffle needs, so this function's graph takes none from the global one.
+        tf.compat.v1.get_default_graph().seed = None
+        return pairs.shuffle(buffer, seed=seed * 1_000_003 + p, reshuffle_each_iteration=False).take(
+            per_pass * batch_size
+        )
+
+    ds = tf.data.Dataset.range(start // per_pass, 2**62).flat_map(one_pass)
+    ds = ds.batch(batch_size, drop_remainder=True).skip(start % per_pass)
+    return _finish(ds)
 
 
 def real_images(src: "str | Source", split: str | None = None, seed: int = 0, labels: bool = False):

@@ -1,7 +1,6 @@
-"""Callbacks that make training watchable, bounded and safe: grids, time budget, throughput, health,
-crash-safe backups."""
+"""Callbacks that make training watchable and bounded: grids, time budget, throughput, health,
+quality (backups are `zoo.training.backups`, a stop on a signal `zoo.training.preemption`)."""
 
-import json
 import logging
 import time
 from pathlib import Path
@@ -11,9 +10,6 @@ import numpy as np
 import tensorflow as tf
 
 from zoo import contract, multi_worker
-from zoo.contract import is_integer, publish
-from zoo.errors import ZooError, first_line
-from zoo.files import write_json
 
 
 class ImageGrid(keras.callbacks.Callback):
@@ -254,7 +250,7 @@ class HealthMonitor(keras.callbacks.Callback):
         return size > self.divergence_floor and size > self.divergence_factor * max(typical, 1e-3)
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.model.stop_training or (epoch + 1) % self.every_epochs:
+        if self.stopped or (epoch + 1) % self.every_epochs:
             return
         samples = self.model.generate(self.samples, seed=0)
         if self.extractor is not None:
@@ -335,99 +331,3 @@ class QualityEval(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         self._writer.close()
-
-
-class BackupAndRestore(keras.callbacks.BackupAndRestore):
-    """Keras' BackupAndRestore, safe against a kill at any moment: a rerun resumes from the last
-    complete backup, says so, and a backup that cannot be read is a ZooError, not a traceback.
-
-    Keras overwrites `latest.weights.h5` in place, then the metadata: a kill during the save
-    leaves a truncated file, or weights one epoch ahead of the epoch the metadata names. Here
-    each epoch's weights go to a new file, written under a temporary name and renamed; the
-    metadata (epoch and file name), replaced atomically after it, is the commit. Older files
-    and leftovers of an interrupted save are removed.
-
-    Args:
-        backup_dir: the directory of the backups; nothing else may write there.
-        write_dir: where this process saves, if not `backup_dir`: on several workers, every
-            worker restores from the chief's `backup_dir` (a file system they share) and
-            the others save to a scratch directory of their own.
-    """
-
-    METADATA = "training_metadata.json"
-
-    def __init__(self, backup_dir, write_dir=None):
-        super().__init__(str(backup_dir), save_freq="epoch", delete_checkpoint=False)
-        self.directory = Path(backup_dir)
-        self.write_dir = Path(write_dir) if write_dir is not None else self.directory
-        self.resumed: dict | None = None  # what the run resumed from, once restored
-
-    def on_train_begin(self, logs=None):
-        self._load_model()
-
-    def latest(self) -> tuple[int, Path] | None:
-        """(epoch, weights file) of the last complete backup; None when there is none."""
-        path = self.directory / self.METADATA
-        if not path.is_file():
-            return None
-        try:
-            metadata = json.loads(path.read_text())
-            epoch = metadata["epoch"]
-            # Keras' own layout, from a run that began before backups were written this way.
-            name = metadata.get("weights", "latest.weights.h5")
-        except (ValueError, KeyError, TypeError, AttributeError) as e:
-            raise ZooError(f"{path} is corrupt ({type(e).__name__}); {self._advice()}") from e
-        if not (is_integer(epoch) and epoch >= 0) or not isinstance(name, str) or Path(name).name != name:
-            raise ZooError(f"{path} is corrupt (epoch {epoch!r}, weights {name!r}); {self._advice()}")
-        return epoch, self.directory / name
-
-    def _advice(self) -> str:
-        return f"delete {self.directory} to train the run from its start"
-
-    @property
-    def _writes_backups(self) -> bool:
-        return self.write_dir == self.directory
-
-    def _load_model(self):
-        latest = self.latest()
-        if self._writes_backups:
-            self._remove_all_but(latest[1] if latest else None)
-        if latest is None:
-            return
-        epoch, weights = latest
-        try:
-            self.model.load_weights(weights)
-        except Exception as e:  # h5py's OSError for a damaged file, ValueError for a mismatch
-            reason = first_line(e)
-            raise ZooError(f"the backup {weights} cannot be restored ({reason}); {self._advice()}") from e
-        self.model._initial_epoch = epoch
-        step = int(self.model.g_optimizer.iterations.numpy()) if hasattr(self.model, "g_optimizer") else None
-        self.resumed = {"backup": str(weights), "epoch": epoch, "generator_step": step}
-        at = f", generator step {step}" if step is not None else ""
-        print(f"resumed from {weights}: {epoch} epochs done{at}", flush=True)
-
-    def _save_model(self):
-        directory = self.write_dir
-        directory.mkdir(parents=True, exist_ok=True)
-        name = f"epoch_{self._current_epoch:04d}.weights.h5"
-        tmp = directory / f".{name.removesuffix('.weights.h5')}.tmp.weights.h5"
-        try:
-            self.model.save_weights(tmp, overwrite=True)
-            publish(tmp, directory / name)
-        finally:
-            tmp.unlink(missing_ok=True)
-        write_json(
-            directory / self.METADATA,
-            {"epoch": self._current_epoch, "batch": self._last_batch_seen, "weights": name},
-        )
-        self._remove_all_but(directory / name, directory)
-
-    def _remove_all_but(self, keep: Path | None, directory: Path | None = None) -> None:
-        """Removes the superseded backups and what an interrupted save left behind."""
-        directory = self.directory if directory is None else directory
-        if not directory.is_dir():
-            return
-        for path in directory.iterdir():
-            stale = path.name.endswith(".weights.h5") and path != keep
-            if (stale or path.name.startswith(".")) and path.is_file():
-                path.unlink()

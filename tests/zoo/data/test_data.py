@@ -36,6 +36,26 @@ def test_training_batches_are_shuffled_and_full(fashion_mnist_dir):
     assert repeated.cardinality().numpy() < 0  # infinite
 
 
+def test_the_training_stream_deals_every_pass_from_the_seed_so_a_resume_sees_the_same_batches(tmp_path):
+    images = np.broadcast_to(np.arange(50, dtype=np.uint8)[:, None, None, None], (50, 28, 28, 1))
+    np.save(tmp_path / "numbered.npy", images)  # each image holds its own index
+    source = data.source(str(tmp_path / "numbered.npy"))
+
+    def indices(start: int, batches: int, seed: int = 3) -> np.ndarray:
+        stream = data.training_stream(source, 8, seed, start=start).take(batches)
+        return np.stack([np.rint((x[:, 0, 0, 0].numpy() + 1) * 127.5) for x, _ in stream]).astype(int)
+
+    dealt = indices(0, 18)  # 6 whole batches a pass (50 // 8), 3 passes
+    for start in (1, 5, 6, 7, 13):
+        np.testing.assert_array_equal(indices(start, 18 - start), dealt[start:])
+    passes = dealt.reshape(3, 48)
+    assert all(len(set(p)) == 48 for p in passes)  # no image twice within a pass
+    assert not np.array_equal(passes[0], passes[1]) and not np.array_equal(passes[1], passes[2])
+    assert not np.array_equal(indices(0, 6, seed=4), dealt[:6])
+    with pytest.raises(ZooError, match="fewer than one step's 64"):
+        data.training_stream(source, 64, 3)
+
+
 def test_a_modified_source_file_fails_the_checksum(tmp_path, monkeypatch):
     if not (data.DEBIAN_FASHION_MNIST / "t10k-labels-idx1-ubyte.gz").exists():
         pytest.skip("Debian's dataset-fashion-mnist is not installed")
