@@ -48,6 +48,7 @@ def test_overrides_are_parsed_as_their_field_types():
         ("name=x", "unknown recipe key 'name'"),
         ("d_steps=0", "d_steps must be at least 1"),
         ("optimizer=lion", "optimizer must be"),
+        ("backup_every=-5", r"backup_every must be 0 \(epoch ends only\) or more"),
     ],
 )
 def test_bad_overrides_are_one_line_errors(pair, message):

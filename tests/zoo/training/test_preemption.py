@@ -1,0 +1,48 @@
+"""SIGINT or SIGTERM stops fit at a step boundary instead of killing it; a second one stops at once."""
+
+import os
+import signal
+
+import keras
+import pytest
+import tensorflow as tf
+
+from tests import helpers
+from zoo.training import preemption
+
+
+class SignalAt(keras.callbacks.Callback):
+    """Sends this process `number` after the steps in `at` (counted from 1)."""
+
+    def __init__(self, number, at):
+        super().__init__()
+        self.number, self.at, self.steps = number, set(at), 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps += 1
+        if self.steps in self.at:
+            os.kill(os.getpid(), self.number)
+
+
+@pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_fit_after_the_step_it_came_in(number, capsys):
+    model = helpers.tiny("dcgan")
+    real, _ = helpers.real_batch(model, n=16 * 8)
+    before = signal.getsignal(number)
+    stop = preemption.StopOnSignal(tf.distribute.get_strategy())
+    model.fit(real, batch_size=16, epochs=3, verbose=0, callbacks=[SignalAt(number, {3}), stop])
+    name = signal.Signals(number).name
+    assert stop.signal == name and stop.stopped_at_step == 3 == int(model.g_optimizer.iterations)
+    assert f"[ganzoo] {name}: stopping after this step and backing up" in capsys.readouterr().out
+    assert signal.getsignal(number) is before  # the process' own handler is back
+    assert preemption.exit_status(name) == 128 + number
+
+
+def test_a_second_signal_stops_at_once():
+    model = helpers.tiny("dcgan")
+    real, _ = helpers.real_batch(model, n=16 * 8)
+    stop = preemption.StopOnSignal(tf.distribute.get_strategy(), every=1000)  # never gets to stop
+    with pytest.raises(KeyboardInterrupt):  # Python's own SIGINT handler, restored by the first
+        model.fit(real, batch_size=16, epochs=3, verbose=0, callbacks=[SignalAt(signal.SIGINT, {2, 4}), stop])
+    assert stop.signal == "SIGINT" and int(model.g_optimizer.iterations) == 4
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
