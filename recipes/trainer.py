@@ -169,8 +169,10 @@ def _train(recipe: Recipe, run_dir: Path, out: Path, source: data.Source,
     )
     stop_on_signal = preemption.StopOnSignal(distribution)
     fit_callbacks = [
-        # The monitor comes first: on NaN it restores good weights before anything saves them.
+        # The monitor comes first: on NaN it restores good weights before anything saves them;
+        # the backup next: a resumed run's weights are restored before the others start.
         health,
+        backup,
         _ResumingTensorBoard(str(out / "logs"), update_freq=1, write_graph=False),
         callbacks.ImageGrid(out / "logs", out / "samples", every=recipe.grid_every),
         throughput,
@@ -182,7 +184,7 @@ def _train(recipe: Recipe, run_dir: Path, out: Path, source: data.Source,
         fit_callbacks.append(
             callbacks.QualityEval(evaluator, out / "logs", recipe.eval_every, recipe.eval_samples)
         )
-    fit_callbacks.append(backup)  # last: it saves what every other callback has left
+    fit_callbacks.append(backup.ends_resumed_epoch)  # last: every other callback has had its say
     began = time.monotonic()
     try:
         model.fit(dataset, epochs=recipe.epochs, steps_per_epoch=steps_per_epoch, callbacks=fit_callbacks,
@@ -192,6 +194,8 @@ def _train(recipe: Recipe, run_dir: Path, out: Path, source: data.Source,
         if lost is None:
             raise
         raise lost from e
+    finally:
+        stop_on_signal.release()  # Keras skips on_train_end when fit raises
     wall = time.monotonic() - began
 
     save_keras(model, out / "final.keras")

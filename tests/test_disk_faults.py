@@ -8,6 +8,7 @@ folder, which is a real one where the tests do not run as root (root may write a
 import errno
 import json
 import os
+import signal
 import tempfile
 
 import keras
@@ -59,7 +60,9 @@ def test_a_full_disk_during_a_backup_keeps_the_previous_one(tmp_path, fashion_mn
 
     monkeypatch.setattr(keras.Model, "save_weights", fills_the_disk_the_second_time)
     run = tmp_path / "run"
+    handlers = [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)]
     assert main(tiny_training(run, "--backup-every", "2")) == 2
+    assert [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)] == handlers  # given back
     err = one_line(capsys)
     assert "cannot write the backup of step 4 to " in err and "(No space left on device)" in err, err
     assert "the backup of step 2 is intact" in err

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import recipes
 from recipes.cli import main
@@ -90,6 +91,11 @@ def test_sigkill_between_two_backups_loses_fewer_steps_than_between_them(
     summary = json.loads((run / "summary.json").read_text())
     assert summary["generator_steps"] == summary["discriminator_steps"] == EPOCHS * STEPS
     assert summary["stopped_by"] == "epochs" and summary["resumed_from"]["step"] == 20
+    # TensorBoard's step curves go on from the backup instead of drawing over the first run's.
+    events = sorted((run / "logs" / "train").glob("events.out.tfevents.*"), key=lambda p: p.stat().st_mtime)
+    steps = {e.step for e in tf.compat.v1.train.summary_iterator(str(events[-1]))
+             for v in e.summary.value if v.tag.startswith("batch_")}  # fmt: skip
+    assert steps == set(range(21, EPOCHS * STEPS + 1))
 
     # Exactly one complete backup is left, no temporary or partial file, and it loads.
     last = f"step_{EPOCHS * STEPS:09d}.weights.h5"
@@ -119,15 +125,17 @@ def test_sigterm_stops_at_a_step_backs_it_up_and_a_rerun_goes_on(tmp_path, fashi
     command = [*train_command(run), "--backup-every", "1000"]  # no backup but the signal's
     exporting = [word for word in command if word != "--no-export"]  # as a run that ends would
     child = subprocess.Popen(exporting, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    seen = []
+    seen, lines = [], lines_of(child)
     try:
-        wait_for(lines_of(child), r"Epoch 2/", seen)
+        wait_for(lines, r"Epoch 2/", seen)
         time.sleep(0.3)
         child.send_signal(signal.SIGTERM)
-        output, _ = child.communicate(timeout=120)
+        while (line := lines.get(timeout=120)) is not None:  # to the end of its output
+            seen.append(line)
+        child.wait(timeout=60)
     finally:
         child.kill()
-    output = "".join(seen) + output
+    output = "".join(seen)
     assert child.returncode == 143, output[-3000:]  # 128 + SIGTERM
     stopped = int(re.search(r"stopped by SIGTERM at step (\d+), backed up", output).group(1))
     assert STEPS < stopped < EPOCHS * STEPS and "run the same command again" in output

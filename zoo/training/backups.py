@@ -19,7 +19,8 @@ class BackupAndRestore(keras.callbacks.Callback):
     backup records its position (epoch, step within it, steps overall). The run's data
     starts at that step (`zoo.data.training_stream` deals every pass from the seed, so the
     batches are those the lost steps had), and the first epoch trained after a restore ends
-    once the steps it had left are done, so the run ends at exactly its step count.
+    once the steps it had left are done (`ends_resumed_epoch`, a callback to put last), so
+    the run ends at exactly its step count.
 
     The random streams' states (the noise, dropout: Keras' seed generators, which its weight
     files leave out) are backed up too: with `--deterministic`, a resumed run ends with the
@@ -49,6 +50,7 @@ class BackupAndRestore(keras.callbacks.Callback):
         self.every = int(every)
         self.resumed: dict | None = None  # what the run resumed from, once restored
         self.saved_step: int | None = None  # the step of the last complete backup, once known
+        self.ends_resumed_epoch = _EndResumedEpoch(self)
 
     # === Reading ===
 
@@ -127,23 +129,14 @@ class BackupAndRestore(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
         self._in_epoch = self._steps_per_epoch - self._left_in_first_epoch if self._left_in_first_epoch else 0
-        self._ended_epoch = False
 
     def on_train_batch_end(self, batch, logs=None):
         self._step += 1
         self._in_epoch += 1
         if self.every and self._step % self.every == 0:
             self._save()
-        if self._left_in_first_epoch and self._in_epoch == self._steps_per_epoch:
-            # The resumed epoch is done: stop this loop of Keras' (the callback comes last, so
-            # every other one has spoken), and go on in on_epoch_end.
-            self._left_in_first_epoch = None
-            if not self.model.stop_training:
-                self.model.stop_training = self._ended_epoch = True
 
     def on_epoch_end(self, epoch, logs=None):
-        if self._ended_epoch:
-            self.model.stop_training = False
         self._save()
 
     # === Writing ===
@@ -197,6 +190,28 @@ class BackupAndRestore(keras.callbacks.Callback):
             stale = path.name.endswith(".weights.h5") and path != keep
             if (stale or path.name.startswith(".")) and path.is_file():
                 path.unlink()
+
+
+class _EndResumedEpoch(keras.callbacks.Callback):
+    """Ends the epoch a run resumed in once the steps it had left are done: Keras runs every
+    epoch for its full count of steps, so this stops fit's loop there and lets it go on
+    after the epoch's end. Put it last: every other callback has then had its say on that
+    step, and one that stopped training leaves it stopped."""
+
+    def __init__(self, backup: BackupAndRestore):
+        super().__init__()
+        self.backup, self._ended = backup, False
+
+    def on_train_batch_end(self, batch, logs=None):
+        backup = self.backup
+        if backup._left_in_first_epoch and backup._in_epoch == backup._steps_per_epoch:
+            backup._left_in_first_epoch = None
+            if not self.model.stop_training:
+                self.model.stop_training = self._ended = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._ended:
+            self.model.stop_training = self._ended = False
 
 
 def _random_state_variables(model) -> list:

@@ -45,7 +45,7 @@ class StopOnSignal(keras.callbacks.Callback):
             self.signal = signal.Signals(number).name
             print(f"[ganzoo] {self.signal}: stopping after this step and backing up; send it again to stop "
                   "at once", flush=True)  # fmt: skip
-        self._restore_handlers()  # a second signal acts as it would without this callback
+        self.release()  # a second signal acts as it would without this callback
 
     def on_train_batch_end(self, batch, logs=None):
         self._steps += 1
@@ -57,9 +57,10 @@ class StopOnSignal(keras.callbacks.Callback):
             self.signal = self.signal or "another worker's signal"
 
     def on_train_end(self, logs=None):
-        self._restore_handlers()
+        self.release()
 
-    def _restore_handlers(self):
+    def release(self):
+        """Gives the signals back to the handlers they had; call it when fit raises too."""
         for number, handler in self._previous.items():
             signal.signal(number, handler)
         self._previous = {}
