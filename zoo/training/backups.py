@@ -75,7 +75,7 @@ class BackupAndRestore(keras.callbacks.Callback):
         if not (all(is_integer(n) and n >= 0 for n in counts) and named):
             raise ZooError(f"{path} is corrupt (epoch {epoch!r}, batch {batch!r}, step {step!r}, "
                            f"weights {name!r}); {self._advice()}")  # fmt: skip
-        self._random_states = metadata.get("random_states", {})
+        self._random_states = metadata.get("random_states", [])
         return {"epoch": epoch, "batch": batch, "step": step}, self.directory / name
 
     def start_step(self, steps_per_epoch: int) -> int:
@@ -108,10 +108,10 @@ class BackupAndRestore(keras.callbacks.Callback):
         except Exception as e:  # h5py's OSError for a damaged file, ValueError for a mismatch
             reason = first_line(e)
             raise ZooError(f"the backup {weights} cannot be restored ({reason}); {self._advice()}") from e
-        states = {v.path: v for v in _random_state_variables(self.model)}
-        for path, value in self._random_states.items():
-            if path in states:
-                states[path].assign(value)
+        states = _random_state_variables(self.model)
+        if len(self._random_states) == len(states):  # in the model's order: names differ by process
+            for variable, value in zip(states, self._random_states, strict=True):
+                variable.assign(value)
         epoch, batch = position["epoch"], position["batch"]
         if batch >= self._steps_per_epoch:  # steps_per_epoch lowered since: that epoch is done
             epoch, batch = epoch + 1, 0
@@ -157,7 +157,7 @@ class BackupAndRestore(keras.callbacks.Callback):
             directory.mkdir(parents=True, exist_ok=True)
             self.model.save_weights(tmp, overwrite=True)
             publish(tmp, directory / name)
-            states = {v.path: v.numpy().tolist() for v in _random_state_variables(self.model)}
+            states = [v.numpy().tolist() for v in _random_state_variables(self.model)]
             write_json(directory / self.METADATA, {"epoch": epoch, "batch": batch, "step": self._step,
                                                    "weights": name, "random_states": states})  # fmt: skip
         except Exception as e:

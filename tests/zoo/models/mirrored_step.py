@@ -1,9 +1,13 @@
 """Run in its own process (logical devices must be set before TensorFlow starts):
 one training step of a variant on one device and under MirroredStrategy on two logical
-CPUs, from the same initial weights and data; prints the largest differences as JSON."""
+CPUs, from the same initial weights and data; then, mirrored, six steps with a backup every
+two, interrupted after step 5 and resumed from step 4's backup, against the same six steps
+uninterrupted. Prints the largest differences as JSON."""
 
 import json
 import sys
+import tempfile
+from pathlib import Path
 
 import tensorflow as tf
 
@@ -14,6 +18,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from tests import helpers  # noqa: E402
+from zoo.training.backups import BackupAndRestore  # noqa: E402
 
 
 def one_step(strategy, variant):
@@ -27,9 +32,39 @@ def one_step(strategy, variant):
     return start, [w.numpy() for w in model.weights], {k: v[-1] for k, v in history.items()}
 
 
+class Crash(keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        if int(self.model.g_optimizer.iterations.numpy()) == 5:
+            raise KeyboardInterrupt
+
+
+def six_steps(strategy, variant, folder: Path, crash: bool):
+    """Two epochs of three steps, backed up every two steps into `folder`, as the trainer
+    does: the data from the backup's step on, the resumed epoch ended by the backup."""
+    keras.utils.set_random_seed(0)
+    with strategy.scope():
+        model = helpers.tiny(variant, d_steps=1)
+    real, labels = helpers.real_batch(model, n=16 * 6)
+    backup = BackupAndRestore(folder, every=2)
+    start = backup.start_step(3)
+    pairs = real if labels is None else (real, labels)
+    data = tf.data.Dataset.from_tensor_slices(pairs).batch(16).skip(start)
+    try:
+        model.fit(data, epochs=2, steps_per_epoch=3, verbose=0,
+                  callbacks=[backup, *([Crash()] if crash else []), backup.ends_resumed_epoch])  # fmt: skip
+    except KeyboardInterrupt:
+        return None
+    return [w.numpy() for w in model.weights], int(model.g_optimizer.iterations.numpy()), backup.resumed
+
+
 variant = sys.argv[1]
 start_1, single, logs_1 = one_step(tf.distribute.get_strategy(), variant)
-start_2, mirrored, logs_2 = one_step(tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]), variant)
+mirrored_strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+start_2, mirrored, logs_2 = one_step(mirrored_strategy, variant)
+with tempfile.TemporaryDirectory() as folder:
+    whole, whole_steps, _ = six_steps(mirrored_strategy, variant, Path(folder) / "whole", crash=False)
+    assert six_steps(mirrored_strategy, variant, Path(folder) / "cut", crash=True) is None
+    again, again_steps, resumed = six_steps(mirrored_strategy, variant, Path(folder) / "cut", crash=False)
 print(
     json.dumps(
         {
@@ -39,6 +74,9 @@ print(
             "moved": max(float(np.abs(a - b).max()) for a, b in zip(start_1, single, strict=True)),
             "logs_single": logs_1,
             "logs_mirrored": logs_2,
+            "resumed_from": resumed,
+            "steps": [whole_steps, again_steps],
+            "resumed_diff": max(float(np.abs(a - b).max()) for a, b in zip(whole, again, strict=True)),
         }
     )
 )

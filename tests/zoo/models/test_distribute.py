@@ -1,4 +1,5 @@
-"""tf.distribute: one step on two replicas equals one step on one device with the same batch."""
+"""tf.distribute: one step on two replicas equals one step on one device with the same batch, and
+a mirrored run resumed from a step backup ends as one that never stopped."""
 
 import json
 import os
@@ -25,3 +26,7 @@ def test_mirrored_step_equals_single_device_step(variant):
     assert report["weight_diff"] < 1e-5 * max(1.0, report["moved"] * 1e3), report
     for name, value in report["logs_single"].items():  # metrics reduced over both replicas
         assert report["logs_mirrored"][name] == pytest.approx(value, rel=1e-4, abs=1e-6), name
+    # Mirrored, a run interrupted after step 5 goes on from step 4's backup, mid-epoch, and
+    # ends as the uninterrupted one: the same step count, the same weights.
+    assert report["resumed_from"]["step"] == 4 and report["resumed_from"]["batch"] == 1
+    assert report["steps"] == [6, 6] and report["resumed_diff"] < 1e-6, report
