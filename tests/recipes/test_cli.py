@@ -175,7 +175,7 @@ def test_a_run_becomes_a_preset_that_every_command_takes(tmp_path, fashion_mnist
 
     tuned = tmp_path / "tuned"
     argv = ["train", "cgan-fashion-mnist", "--from-preset", str(preset), "--epochs", "1", *tiny,
-            "--run-dir", str(tuned), "--no-export"]  # fmt: skip
+            "--set", "judge=none", "--run-dir", str(tuned), "--no-export"]  # fmt: skip
     assert main(argv) == 0
     assert json.loads((tuned / "summary.json").read_text())["from_preset"] == str(preset)
     argv[1], argv[-2] = "acgan-fashion-mnist", str(tmp_path / "other")
