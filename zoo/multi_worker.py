@@ -1,4 +1,4 @@
-"""Keras `fit` under MultiWorkerMirroredStrategy, and which worker writes.
+"""Keras `fit` under MultiWorkerMirroredStrategy, which worker writes, and which one was lost.
 
 Keras' `fit` fails twice under this strategy on this stack (keras-team/keras#20585):
 its `_maybe_symbolic_build` reduces the first distributed batch with `strategy.reduce`,
