@@ -154,7 +154,7 @@ def _train(recipe: Recipe, run_dir: Path, out: Path, source: data.Source,
         if resolved.init_from is not None:  # a resumed run's backup, restored when fit starts, wins
             resolved.init_from.load_weights_into(model)
     images_per_step = model.images_per_step(recipe.batch_size)
-    steps_per_epoch = recipe.steps_per_epoch or max(1, source.num_examples("train") // images_per_step)
+    steps_per_epoch = recipe.steps_per_epoch or source.num_examples("train") // images_per_step
     backup = backups.BackupAndRestore(run_dir / "backup", write_dir=out / "backup", every=recipe.backup_every)
     start = backup.start_step(steps_per_epoch)  # a resumed run's data goes on from its backup's step
     dataset = data.training_stream(source, images_per_step, recipe.seed, start=start)

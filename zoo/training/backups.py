@@ -58,7 +58,8 @@ class BackupAndRestore(keras.callbacks.Callback):
         """(position, weights file) of the last complete backup; None when there is none.
 
         The position is {"epoch": epochs done, "batch": steps done in the next epoch,
-        "step": steps done overall, or None in a backup of epochs only (epoch x steps per epoch)}.
+        "step": steps done overall, or None in a backup of epochs only (epoch x steps per epoch),
+        "random_states": the seed generators' states, [] where none were saved}.
         """
         path = self.directory / self.METADATA
         if not path.is_file():
@@ -75,18 +76,14 @@ class BackupAndRestore(keras.callbacks.Callback):
         if not (all(is_integer(n) and n >= 0 for n in counts) and named):
             raise ZooError(f"{path} is corrupt (epoch {epoch!r}, batch {batch!r}, step {step!r}, "
                            f"weights {name!r}); {self._advice()}")  # fmt: skip
-        self._random_states = metadata.get("random_states", [])
-        return {"epoch": epoch, "batch": batch, "step": step}, self.directory / name
+        position = {"epoch": epoch, "batch": batch, "step": step,
+                    "random_states": metadata.get("random_states", [])}  # fmt: skip
+        return position, self.directory / name
 
     def start_step(self, steps_per_epoch: int) -> int:
         """The step the run goes on from: the last backup's, 0 without one (where its data starts)."""
         latest = self.latest()
-        if latest is None:
-            return 0
-        position, _ = latest
-        if position["step"] is not None:
-            return position["step"]
-        return position["epoch"] * steps_per_epoch + position["batch"]
+        return 0 if latest is None else _step_of(latest[0], steps_per_epoch)
 
     def _advice(self) -> str:
         return f"delete {self.directory} to train the run from its start"
@@ -95,9 +92,9 @@ class BackupAndRestore(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self._steps_per_epoch = self.params["steps"]
-        self._step = self.start_step(self._steps_per_epoch)
         self._left_in_first_epoch = None
         latest = self.latest()
+        self._step = 0 if latest is None else _step_of(latest[0], self._steps_per_epoch)
         if self.write_dir == self.directory:
             self._remove_all_but(latest[1] if latest else None)
         if latest is None:
@@ -109,8 +106,8 @@ class BackupAndRestore(keras.callbacks.Callback):
             reason = first_line(e)
             raise ZooError(f"the backup {weights} cannot be restored ({reason}); {self._advice()}") from e
         states = _random_state_variables(self.model)
-        if len(self._random_states) == len(states):  # in the model's order: names differ by process
-            for variable, value in zip(states, self._random_states, strict=True):
+        if len(position["random_states"]) == len(states):  # in the model's order: names differ by process
+            for variable, value in zip(states, position["random_states"], strict=True):
                 variable.assign(value)
         epoch, batch = position["epoch"], position["batch"]
         if batch >= self._steps_per_epoch:  # steps_per_epoch lowered since: that epoch is done
@@ -212,6 +209,13 @@ class _EndResumedEpoch(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if self._ended:
             self.model.stop_training = self._ended = False
+
+
+def _step_of(position: dict, steps_per_epoch: int) -> int:
+    """Steps done overall at a backup's position (an epochs-only backup does not say)."""
+    if position["step"] is not None:
+        return position["step"]
+    return position["epoch"] * steps_per_epoch + position["batch"]
 
 
 def _random_state_variables(model) -> list:
