@@ -98,11 +98,12 @@ lint: setup
 	$(BIN)/ruff check .
 
 # Two test processes (a test file stays in one): much of a test is Python, tracing and
-# building graphs, which one core does while the other computes. The slowest tests are
-# listed at the end: what to look at when the suite nears its 15-minute budget.
+# building graphs, which one core does while the other computes. The slowest files go out
+# first (tests/conftest.py, SLOWEST_FIRST). The slowest tests are listed at the end: what
+# to look at when the suite nears its 15-minute budget.
 TEST_WORKERS ?= 2
 test: setup data web lint
-	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=20
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=20
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache $(WEB)/node_modules $(DATA_NPM)/node_modules

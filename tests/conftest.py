@@ -11,6 +11,27 @@ import pytest  # noqa: E402
 
 from zoo import data  # noqa: E402
 
+# The test files that take longest (`make test` lists its slowest tests), slowest first: each
+# test process takes a whole file (--dist loadfile), so sending these out first lets the two
+# finish together instead of one running a long file alone at the end. The Makefile turns
+# off xdist's own order (files with more tests first) with --no-loadscope-reorder.
+SLOWEST_FIRST = (
+    "tests/recipes/test_multi_worker.py",
+    "tests/recipes/test_cli.py",
+    "tests/export/test_gallery.py",
+    "tests/zoo/models/test_distribute.py",
+    "tests/presets/test_shipped.py",
+    "tests/recipes/test_resume.py",
+    "tests/export/test_web.py",
+    "tests/recipes/test_determinism.py",
+    "tests/recipes/test_other_datasets.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {path: i for i, path in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))  # stable: the rest in order
+
 
 @pytest.fixture(autouse=True)
 def _seeded():
