@@ -53,6 +53,8 @@ def build_model(
     kwargs.update(latent_dim=recipe.latent_dim, g_width=recipe.g_width, d_width=recipe.d_width)
     if recipe.variant == "gan":
         kwargs["d_dropout"] = recipe.d_dropout
+    if recipe.variant == "acgan":
+        kwargs["classify_fakes"] = recipe.classify_fakes
     if variant.conditional:
         if not spec.num_classes:
             raise ZooError(f"{recipe.variant} needs class labels; {recipe.dataset} has none")

@@ -38,6 +38,15 @@ def test_overrides_are_parsed_as_their_field_types():
     assert recipes.get("dcgan-fashion-mnist").d_steps is None  # recipes are frozen values
 
 
+def test_classify_fakes_reaches_the_ac_gan_and_others_ignore_it():
+    recipe = recipes.get("acgan-fashion-mnist")
+    spec = data.spec(recipe.dataset)
+    assert build_model(recipe, spec).classify_fakes == recipe.classify_fakes
+    assert build_model(recipe.with_overrides(["classify_fakes=false"]), spec).classify_fakes is False
+    other = recipes.get("cgan-fashion-mnist").with_overrides(["classify_fakes=false"])
+    assert not hasattr(build_model(other, spec), "classify_fakes")
+
+
 @pytest.mark.parametrize(
     "pair, message",
     [

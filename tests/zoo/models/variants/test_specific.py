@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from tests import helpers
 from zoo.models import losses
+from zoo.models.adversarial import feed
 from zoo.models.tricks import gradient_penalty as gp
 from zoo.models.variants.cgan import class_cross_entropy
 
@@ -124,6 +125,33 @@ def test_acgan_class_head_learns_the_classes_of_real_images():
         step(real, labels)
     after = class_loss()
     assert before > 1.0 and after < 0.5 * before, (before, after)
+
+
+@pytest.mark.parametrize("classify_fakes", [True, False])
+def test_acgan_class_head_learns_fakes_labels_only_when_asked(classify_fakes):
+    """D's class loss on fixed real images and G's samples: the fakes' share of it is in
+    D's loss with the paper's setting and absent without it, whatever the fakes are."""
+    model = helpers.tiny("acgan", classify_fakes=classify_fakes)
+    assert type(model).from_config(model.get_config()).classify_fakes == classify_fakes
+    real, labels = helpers.real_tensors(model, n=16)
+    g_inputs = model.generator_inputs(16, labels)
+    fake = model.generator(feed(model.generator, g_inputs), training=False)
+    _, real_extras = model.discriminate(real, labels, training=False)
+    _, fake_extras = model.discriminate(fake, labels, training=False)
+    wrong = (g_inputs["label"] + 1) % model.num_classes
+    other = (fake_extras[0] + 5.0 * tf.one_hot(wrong, model.num_classes),)  # fakes classed as another label
+    aux = model.discriminator_aux_loss(real_extras, fake_extras, labels, g_inputs)
+    aux_other = model.discriminator_aux_loss(real_extras, other, labels, g_inputs)
+    real_only = class_cross_entropy(real_extras[0], labels)
+    if classify_fakes:  # then they cost D more
+        assert float(tf.reduce_mean(aux_other)) > float(tf.reduce_mean(aux)) + 1.0
+    else:
+        np.testing.assert_allclose(aux, real_only, rtol=1e-6)
+        np.testing.assert_allclose(aux_other, real_only, rtol=1e-6)
+    # G still pays for fakes D does not class as their label, either way.
+    assert float(tf.reduce_mean(model.generator_aux_loss(other, labels, g_inputs))) > float(
+        tf.reduce_mean(model.generator_aux_loss(fake_extras, labels, g_inputs))
+    )
 
 
 def test_infogan_q_loss_falls_and_codes_are_named_inputs():
