@@ -17,6 +17,10 @@ DEMO_BUDGET ?= 300
 PRESET_RECIPES := gan-mlp-fashion-mnist dcgan-fashion-mnist cgan-fashion-mnist acgan-fashion-mnist \
 	infogan-fashion-mnist lsgan-fashion-mnist wgan-fashion-mnist wgan-gp-fashion-mnist sngan-fashion-mnist
 PRESET_BUDGET ?= 1800
+# These make the fewest images a second (AC-GAN's full-width networks; WGAN-GP's five critic
+# steps with the penalty's second backward pass): an hour each, and epochs enough for it.
+LONG_PRESETS := acgan-fashion-mnist wgan-gp-fashion-mnist
+LONG_PRESET_BUDGET ?= 3600
 PRESET_RUNS ?= runs/presets
 PIN ?=  # e.g. PIN="taskset -c 1": the shipped presets were trained on one core each
 # The Noto emoji presets (64x64 colour): EMOJI_BUDGET seconds each, in the default precision.
@@ -68,14 +72,19 @@ demo: setup data
 	$(BIN)/ganzoo train dcgan-fashion-mnist --time-budget $(DEMO_BUDGET) --run-dir $(DEMO_DIR)
 	$(BIN)/ganzoo sample $(DEMO_DIR) --n 64 --out $(DEMO_DIR)/demo-grid.png
 
-# Trains every preset again (about 33 minutes each), saves it with its measured card, then
-# redraws the README's zoo table and docs/zoo/.
+# Trains every preset again (about 33 minutes each, an hour for LONG_PRESETS), saves it with
+# its measured card, fits its judge again (a critic, docs/judge.md; the MLP GAN's own D with
+# Metropolis-Hastings), then redraws the README's zoo table and docs/zoo/.
 presets: setup data
 	@for r in $(PRESET_RECIPES); do \
-		command="ganzoo train $$r --time-budget $(PRESET_BUDGET) --epochs 200 --run-dir RUN"; \
+		case " $(LONG_PRESETS) " in *" $$r "*) length="--time-budget $(LONG_PRESET_BUDGET) --epochs 400";; \
+			*) length="--time-budget $(PRESET_BUDGET) --epochs 200";; esac; \
+		case $$r in gan-mlp-*) judge="--source discriminator --rule mh";; *) judge="--source critic";; esac; \
+		command="ganzoo train $$r $$length --run-dir RUN"; \
 		rm -rf $(PRESET_RUNS)/$$r && \
-		$(PIN) $(BIN)/ganzoo train $$r --time-budget $(PRESET_BUDGET) --epochs 200 --run-dir $(PRESET_RUNS)/$$r && \
-		$(PIN) $(BIN)/ganzoo preset $(PRESET_RUNS)/$$r --out presets/$$r --force --command "$(PIN) $$command" \
+		$(PIN) $(BIN)/ganzoo train $$r $$length --run-dir $(PRESET_RUNS)/$$r && \
+		$(PIN) $(BIN)/ganzoo preset $(PRESET_RUNS)/$$r --out presets/$$r --force --command "$(PIN) $$command" && \
+		$(PIN) $(BIN)/ganzoo judge presets/$$r --fit $$judge \
 		|| exit 1; \
 	done
 	$(MAKE) zoo-table
