@@ -71,10 +71,10 @@ def test_train_sample_judge_resume_end_to_end(tmp_path, fashion_mnist_dir, monke
     """The command in its own process trains; sampling, judging and resuming run in this one
     (their process start is the first's). A run's export: tests/recipes/test_other_datasets.py."""
     run = tmp_path / "run"
-    env = {"TFDS_DATA_DIR": str(fashion_mnist_dir)}
+    monkeypatch.setenv("TFDS_DATA_DIR", str(fashion_mnist_dir))  # for the process and this one
     args = ["train", "--epochs", "2", "--steps-per-epoch", "3", "--batch-size", "16",
             "--set", "g_width=8", "--set", "d_width=8", "--run-dir", str(run), "--no-export"]  # fmt: skip
-    result = run_cli(*args, env=env)
+    result = run_cli(*args)
     assert result.returncode == 0, result.stderr[-2000:]
 
     assert json.loads((run / "config.json").read_text())["batch_size"] == 16
@@ -112,7 +112,6 @@ def test_train_sample_judge_resume_end_to_end(tmp_path, fashion_mnist_dir, monke
     assert 0.0 <= float(lines[0].split("\t")[1]) <= 1.0
 
     # Rerunning with more epochs resumes: 2 more epochs of 3 steps, not 4 from scratch.
-    monkeypatch.setenv("TFDS_DATA_DIR", str(fashion_mnist_dir))
     args[2] = "4"
     assert main(args) == 0
     assert json.loads((run / "summary.json").read_text())["generator_steps"] == 12
