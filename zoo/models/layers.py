@@ -99,3 +99,52 @@ class BatchNormalization(keras.layers.BatchNormalization):
             and self.epsilon >= 1.001e-5  # the kernel's smallest
             and not (self.synchronized and tf.distribute.get_strategy().num_replicas_in_sync > 1)
         )
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class SpectralNormalization(keras.layers.SpectralNormalization):
+    """Spectral normalization as Miyato et al. 2018 (arXiv:1802.05957) define it.
+
+    The wrapped Dense or Conv2D computes with W / sigma(W), sigma the largest singular
+    value estimated by power iteration on a stored vector u, and the gradient reaches W
+    through sigma too (u and v held constant, as the paper's eq. 12). Keras' own wrapper
+    instead writes W / sigma back into the kernel at each training call and then
+    differentiates the layer as if that kernel were a free weight, so no gradient passes
+    through sigma: the same defect tensorflow/addons#1244 found in the design it came
+    from (keras-team/keras#20309 is about its gradients too). Here the kernel is never
+    written; u is updated once per training call. The variables and their names are
+    Keras', so weights saved from either wrapper load into the other, and sigma is
+    computed in float32 whatever the layer's compute dtype.
+    """
+
+    def __init__(self, layer, power_iterations: int = 1, **kwargs):
+        kwargs.setdefault("autocast", False)  # read the kernel and u in float32; inputs cast in call
+        super().__init__(layer, power_iterations=power_iterations, **kwargs)
+        if not isinstance(layer, (keras.layers.Dense, keras.layers.Conv2D)):
+            kind = type(layer).__name__
+            raise ValueError(f"spectral normalization wraps Dense or Conv2D. Received: {kind}")
+
+    def call(self, inputs, training=False):
+        inputs = ops.cast(inputs, self.compute_dtype)
+        kernel = ops.cast(self.normalized_kernel(training), self.compute_dtype)
+        layer = self.layer
+        if isinstance(layer, keras.layers.Conv2D):
+            outputs = layer.convolution_op(inputs, kernel)
+        else:
+            outputs = ops.matmul(inputs, kernel)
+        if layer.use_bias:
+            outputs = ops.add(outputs, ops.cast(layer.bias, outputs.dtype))
+        return layer.activation(outputs) if layer.activation is not None else outputs
+
+    def normalized_kernel(self, training=False):
+        """W / sigma(W), differentiable in W; a training call also moves u one step on."""
+        weights = ops.reshape(ops.cast(self.kernel, "float32"), (-1, self.kernel_shape[-1]))
+        u = ops.cast(self.vector_u, "float32")
+        for _ in range(self.power_iterations if training else 1):
+            v = ops.normalize(ops.matmul(u, ops.transpose(weights)), axis=-1)
+            u = ops.normalize(ops.matmul(v, weights), axis=-1)
+        u, v = ops.stop_gradient(u), ops.stop_gradient(v)
+        if training:
+            self.vector_u.assign(ops.cast(u, self.vector_u.dtype))
+        sigma = ops.matmul(ops.matmul(v, weights), ops.transpose(u))
+        return ops.reshape(ops.divide(weights, sigma), self.kernel_shape)

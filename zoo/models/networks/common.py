@@ -7,7 +7,7 @@ hidden representation is the layer `features` (feature matching reads it).
 
 import keras
 
-from zoo.models.layers import MinibatchDiscrimination
+from zoo.models.layers import MinibatchDiscrimination, SpectralNormalization
 
 LABEL_EMBEDDING = 50  # size of a class label's learned embedding in G
 
@@ -65,7 +65,7 @@ def discriminator_inputs(image_shape, num_classes: int | None = None):
 
 def maybe_spectral(layer: keras.layers.Layer, spectral_norm: bool) -> keras.layers.Layer:
     """Wraps a layer in spectral normalization (Miyato et al. 2018) when asked."""
-    return keras.layers.SpectralNormalization(layer) if spectral_norm else layer
+    return SpectralNormalization(layer) if spectral_norm else layer
 
 
 def discriminator_head(
@@ -80,7 +80,7 @@ def discriminator_head(
     # Outputs stay float32 under mixed precision: losses are taken on them.
     if spectral_norm:  # the wrapper carries the output's name
         dense = keras.layers.Dense(1, name="logit_dense", dtype="float32")
-        logit = keras.layers.SpectralNormalization(dense, name="logit", dtype="float32")
+        logit = SpectralNormalization(dense, name="logit", dtype="float32")
     else:
         logit = keras.layers.Dense(1, name="logit", dtype="float32")
     outputs = [logit(x)]

@@ -85,8 +85,8 @@ def test_sngan_spectral_norm_keeps_the_largest_singular_value_near_one():
         layer for layer in model.discriminator.layers if type(layer).__name__ == "SpectralNormalization"
     ]
     assert len(wrapped) >= 3  # every conv and the logit
-    for layer in wrapped:
-        kernel = layer.layer.kernel.numpy()
+    for layer in wrapped:  # what each layer computes with: W / sigma(W)
+        kernel = layer.normalized_kernel().numpy()
         sigma = np.linalg.svd(kernel.reshape(-1, kernel.shape[-1]), compute_uv=False)[0]
         assert sigma == pytest.approx(1.0, abs=0.05), layer.name
 
