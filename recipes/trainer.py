@@ -311,7 +311,7 @@ def fit_judge(
     if source == "discriminator" and [t.name for t in model.discriminator.inputs] != ["image"]:
         source = "critic"  # a D that needs labels cannot judge images alone
     if source == "critic" and dataset.reference_split != "train":
-        train = data.real_images(dataset, "train", seed=1)[:critic_images]
+        train = data.real_images(dataset, "train", seed=1, limit=critic_images)
         judge = Judge.train_critic(model, train)
         calibration, calibration_labels = held_out, held_out_labels
     elif source == "critic":

@@ -304,14 +304,27 @@ def training_stream(src: "str | Source", batch_size: int, seed: int, start: int 
     return _finish(ds)
 
 
-def real_images(src: "str | Source", split: str | None = None, seed: int = 0, labels: bool = False):
+def real_images(
+    src: "str | Source",
+    split: str | None = None,
+    seed: int = 0,
+    labels: bool = False,
+    limit: int | None = None,
+):
     """A whole split (default: the reference split) as float images in [-1, 1], in a seeded
-    random order (with `labels`, also their labels in the same order)."""
+    random order (with `labels`, also their labels in the same order).
+
+    With `limit`, at most that many: from a tfds split only its first `limit` images are read
+    (tfds stores a split shuffled by its examples' keys), which spares decoding a large split
+    for a few thousand images; an in-memory source draws them from the whole split."""
     src = src if isinstance(src, Source) else source(src)
     split = split or src.reference_split
-    batches = list(load(src, split, 2000, shuffle=False, drop_remainder=False))
-    order = np.random.default_rng(seed).permutation(sum(len(x) for x, _ in batches))
-    images = np.concatenate([x.numpy() for x, _ in batches])[order]
+    pairs, size = src.images(split), src.num_examples(split)
+    if limit is not None and src.kind == "tfds" and limit < size:
+        pairs, size = pairs.take(limit), limit
+    batched = list(batches(pairs, size, 2000, shuffle=False, drop_remainder=False))
+    order = np.random.default_rng(seed).permutation(sum(len(x) for x, _ in batched))[:limit]
+    images = np.concatenate([x.numpy() for x, _ in batched])[order]
     if not labels:
         return images
-    return images, np.concatenate([np.asarray(y).reshape(-1) for _, y in batches])[order]
+    return images, np.concatenate([np.asarray(y).reshape(-1) for _, y in batched])[order]

@@ -36,6 +36,30 @@ def test_training_batches_are_shuffled_and_full(fashion_mnist_dir):
     assert repeated.cardinality().numpy() < 0  # infinite
 
 
+def test_a_limited_draw_reads_a_tfds_splits_first_images_in_a_seeded_order(fashion_mnist_dir, monkeypatch):
+    monkeypatch.setenv("TFDS_DATA_DIR", str(fashion_mnist_dir))
+    src = data.source("fashion_mnist")
+    stored = np.concatenate([x.numpy() for x, _ in data.load(src, "train", 500, shuffle=False).take(1)])
+    images, labels = data.real_images(src, "train", seed=1, limit=500, labels=True)
+    assert images.shape == (500, 28, 28, 1)
+    key = lambda a: sorted(map(bytes, a.reshape(len(a), -1)))  # noqa: E731  (as a set, duplicates kept)
+    assert key(images) == key(stored)  # the split's first 500 as stored, no other image read
+    assert not np.array_equal(images, stored)  # in the seed's order
+    np.testing.assert_array_equal(images, data.real_images(src, "train", seed=1, limit=500))
+    assert np.bincount(labels, minlength=10).min() >= 30  # tfds stored the split shuffled: every class
+    whole = data.real_images(src, "test", seed=2)
+    beyond = data.real_images(src, "test", seed=2, limit=20_000)  # more than the split has: all of it
+    np.testing.assert_array_equal(beyond, whole)
+
+
+def test_a_limited_draw_from_arrays_is_drawn_from_the_whole_split(tmp_path):
+    images = np.broadcast_to(np.arange(50, dtype=np.uint8)[:, None, None, None], (50, 28, 28, 1))
+    np.save(tmp_path / "numbered.npy", images)  # each image holds its own index
+    drawn = data.real_images(data.source(str(tmp_path / "numbered.npy")), "train", seed=3, limit=10)
+    indices = np.rint((drawn[:, 0, 0, 0] + 1) * 127.5).astype(int)
+    assert len(set(indices)) == 10 and indices.max() >= 10  # ten images, not the first ten
+
+
 def test_the_training_stream_deals_every_pass_from_the_seed_so_a_resume_sees_the_same_batches(tmp_path):
     images = np.broadcast_to(np.arange(50, dtype=np.uint8)[:, None, None, None], (50, 28, 28, 1))
     np.save(tmp_path / "numbered.npy", images)  # each image holds its own index
