@@ -14,12 +14,14 @@ from zoo import data  # noqa: E402
 # The test files that take longest (summed per file from a --junitxml report), slowest first: each
 # test process takes a whole file (--dist loadfile), so sending these out first lets the two
 # finish together instead of one running a long file alone at the end. The Makefile turns
-# off xdist's own order (files with more tests first) with --no-loadscope-reorder.
-SLOWEST_FIRST = (  # seconds per file in a two-process run at 204c630: 220, 174, 106, 103, 98, ...
+# off xdist's own order (files with more tests first) with --no-loadscope-reorder. The second
+# file, which the other process starts with, needs no dataset: it runs while the first
+# process prepares Fashion-MNIST for both (_shared_dir).
+SLOWEST_FIRST = (  # seconds per file in a two-process run at 204c630: 220, 103, 174, 106, 98, ...
     "tests/recipes/test_multi_worker.py",
+    "tests/zoo/models/variants/test_common.py",
     "tests/recipes/test_cli.py",
     "tests/presets/test_shipped.py",
-    "tests/zoo/models/variants/test_common.py",
     "tests/recipes/test_other_datasets.py",
     "tests/export/test_gallery.py",
     "tests/export/test_sample.py",
@@ -42,23 +44,33 @@ def _seeded():
     keras.utils.set_random_seed(0)
 
 
+def _shared_dir(tmp_path_factory, name: str):
+    """A folder every test process of this run shares (xdist's processes have their temporary
+    folders side by side), so a dataset is prepared once: a process that asks while another
+    prepares it waits on the preparation's lock (zoo.data.prepare), then finds it prepared."""
+    base = tmp_path_factory.getbasetemp()
+    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / name
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def fashion_mnist_dir(tmp_path_factory):
-    """A tfds data dir where the real Fashion-MNIST was prepared offline in this session."""
+    """A tfds data dir where the real Fashion-MNIST was prepared offline in this run."""
     if not (data.DEBIAN_FASHION_MNIST / "train-images-idx3-ubyte.gz").exists():
         pytest.skip("Debian's dataset-fashion-mnist is not installed (make test installs it)")
-    root = tmp_path_factory.mktemp("tfds")
+    root = _shared_dir(tmp_path_factory, "tfds")
     data.prepare("fashion_mnist", str(root))
     return root
 
 
 @pytest.fixture(scope="session")
 def noto_emoji_dir(tmp_path_factory):
-    """A tfds data dir where Noto emoji was prepared from its npm package in this session."""
+    """A tfds data dir where Noto emoji was prepared from its npm package in this run."""
     from zoo.data import noto_emoji
 
     if not (noto_emoji.package_dir() / "emoji.json").exists():
         pytest.skip("the npm package emoji-datasource-google is not installed (make test installs it)")
-    root = tmp_path_factory.mktemp("tfds-emoji")
+    root = _shared_dir(tmp_path_factory, "tfds-emoji")
     data.prepare(noto_emoji.NAME, str(root))
     return root
