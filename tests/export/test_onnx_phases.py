@@ -6,8 +6,7 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from export import artifacts, manifest, onnx_phases
-from tests import helpers
+from export import onnx_phases
 
 RNG = np.random.default_rng(0)
 
@@ -120,17 +119,7 @@ def test_a_tensor_used_twice_ends_the_chain():
         np.testing.assert_allclose(got, want, atol=1e-5)  # float32 sums in another order
 
 
-@pytest.mark.parametrize("variant", ["dcgan", "cgan", "infogan", "wgan-gp"])
-def test_exported_generators_are_rewritten_and_within_parity(variant, tmp_path):
-    model = helpers.fit_briefly(helpers.tiny(variant))
-    written = artifacts.export_model(model, tmp_path / "export")
-    read = manifest.read(tmp_path / "export")
-    transposed = sum("conv2d_transpose" in layer.name for layer in model.sampling_generator.layers)
-    assert written["generator"]["onnx_rewrite"]["layers"] == transposed > 0
-    assert written["generator"]["onnx_rewrite"]["label_gathers"] == int(variant in ("cgan", "infogan"))
-    assert read["parity"]["generator"]["onnx_max_abs_diff"] < 1e-5
-    ops = {n.op_type for n in onnx.load(str(tmp_path / "export" / "generator.onnx")).graph.node}
-    assert "ConvTranspose" not in ops and "DepthToSpace" in ops and "Transpose" not in ops
+# Every variant's exported G, rewritten and within parity: tests/zoo/models/variants/test_common.py.
 
 
 def _dense_prefix_graph(after_relu_mul: bool) -> onnx.ModelProto:

@@ -1,5 +1,6 @@
 """The properties every registered variant must have, run on each."""
 
+import onnx
 import pytest
 
 import zoo
@@ -35,10 +36,23 @@ def test_keras_round_trip_after_training(variant, tmp_path):
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_export_parity_with_named_inputs(variant, tmp_path):
+    """SavedModel and ONNX match Keras, and G's ONNX file has its transposed convolutions as
+    phase convolutions and its label lookups without index arithmetic (the rewrites on
+    graphs made up to test them: tests/export/test_onnx_phases.py)."""
     model = helpers.fit_briefly(helpers.tiny(variant))
     written = helpers.assert_export_parity(model, tmp_path)
     assert written["variant"] == variant
     assert written["num_classes"] == model.num_classes and written["codes"] == model.codes
+    generator = model.sampling_generator
+    transposed = sum("conv2d_transpose" in layer.name for layer in generator.layers)
+    lookups = sum(str(t.dtype).startswith("int") for t in generator.inputs)  # a label, a categorical code
+    assert (transposed > 0) == (variant != "gan")  # the MLP GAN's G has none
+    rewritten = written["generator"].get("onnx_rewrite") or {}
+    assert rewritten.get("layers", 0) == transposed and rewritten.get("label_gathers", 0) == lookups
+    assert written["parity"]["generator"]["onnx_max_abs_diff"] < 1e-5
+    ops = {n.op_type for n in onnx.load(str(tmp_path / "export" / "generator.onnx")).graph.node}
+    assert "ConvTranspose" not in ops and ("DepthToSpace" in ops) == (transposed > 0)
+    assert "Transpose" not in ops or not transposed
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
