@@ -14,9 +14,9 @@ from zoo import data  # noqa: E402
 # The test files that take longest (summed per file from a --junitxml report), slowest first: each
 # test process takes a whole file (--dist loadfile), so sending these out first lets the two
 # finish together instead of one running a long file alone at the end. The Makefile turns
-# off xdist's own order (files with more tests first) with --no-loadscope-reorder. The second
-# file, which the other process starts with, needs no dataset: it runs while the first
-# process prepares Fashion-MNIST for both (_shared_dir).
+# off xdist's own order (files with more tests first) with --no-loadscope-reorder. Each
+# process starts with a file that needs no dataset; the first to need Fashion-MNIST prepares
+# it for both (_shared_dir).
 SLOWEST_FIRST = (  # seconds per file in a two-process run at 204c630: 220, 103, 174, 106, 98, ...
     "tests/recipes/test_multi_worker.py",
     "tests/zoo/models/variants/test_common.py",
