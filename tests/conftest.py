@@ -7,6 +7,7 @@ from recipes.quiet_tensorflow import import_tensorflow_quietly
 import_tensorflow_quietly()  # its load-time log lines would follow a parallel run's summary
 
 import keras  # noqa: E402
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from zoo import data  # noqa: E402
@@ -74,3 +75,20 @@ def noto_emoji_dir(tmp_path_factory):
     root = _shared_dir(tmp_path_factory, "tfds-emoji")
     data.prepare(noto_emoji.NAME, str(root))
     return root
+
+
+@pytest.fixture(scope="session")
+def small_images(tmp_path_factory):
+    """2,048 gray 28x28 images (bright bars on a dark field) in a .npy file: the data of the
+    tests of how a run trains, stops, resumes or spreads over workers, where decoding
+    Fashion-MNIST's 60,000 in each training process would take most of their time (the tfds
+    path is tested in tests/zoo/data and by the CLI's tests)."""
+    from tests import helpers
+
+    path = _shared_dir(tmp_path_factory, "small-images") / "bars.npy"
+    if not path.exists():
+        staged = path.with_name(f"bars-{os.getpid()}.npy")  # another process may write it too
+        np.save(staged, np.uint8((helpers.structured_images(2048, seed=1) + 1) * 127.5))
+        staged.replace(path)
+    return path
+

@@ -18,7 +18,6 @@ import pytest
 
 import recipes
 import zoo.models.variants  # noqa: F401  (registers the variants for load_model)
-from tests import helpers
 
 HELPER = Path(__file__).with_name("multi_worker_train.py")
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,16 +84,6 @@ def largest_difference(a, b) -> float:
     return max(float(np.abs(x - y).max()) for x, y in zip(a, b, strict=True))
 
 
-@pytest.fixture(scope="module")
-def images(tmp_path_factory):
-    """The workers' data: 2,048 small gray images in a .npy file. What is tested is how the
-    workers train together, and decoding Fashion-MNIST's 60,000 would be most of each
-    worker's start (the data stream from any start: tests/zoo/data/test_data.py)."""
-    path = tmp_path_factory.mktemp("data") / "bars.npy"
-    np.save(path, np.uint8((helpers.structured_images(2048, seed=1) + 1) * 127.5))
-    return path
-
-
 @pytest.fixture
 def env():
     return {
@@ -108,16 +97,16 @@ def env():
 # WGAN-GP: G's batch norm, D's several steps and the gradient penalty across workers (the
 # default recipe's DCGAN adds nothing this one lacks; dropped to keep the suite in budget).
 @pytest.mark.parametrize("recipe", ["wgan-gp-fashion-mnist"])
-def test_two_workers_train_as_one_device_and_only_the_chief_writes(recipe, tmp_path, env, images):
+def test_two_workers_train_as_one_device_and_only_the_chief_writes(recipe, tmp_path, env, small_images):
     steps, epochs = 3, 2
     runs = [tmp_path / "chief", tmp_path / "other"]  # separate folders: who wrote what shows
     weights = [tmp_path / "w0.keras", tmp_path / "w1.keras"]
-    args = lambda run: tiny_args(recipe, run, steps, epochs, images)  # noqa: E731
+    args = lambda run: tiny_args(recipe, run, steps, epochs, small_images)  # noqa: E731
     workers = launch(free_ports(2), runs, weights, args, env)
 
     # Meanwhile, the same recipe on one device with the same global batch and seeds.
     base = recipes.get(recipe).with_overrides(
-        ["g_width=8", "d_width=8", "judge=none", f"grid_every={epochs}", f"dataset={images}"]
+        ["g_width=8", "d_width=8", "judge=none", f"grid_every={epochs}", f"dataset={small_images}"]
     )
     one = recipes.run(
         recipes.Recipe.from_dict(
@@ -145,7 +134,7 @@ def test_two_workers_train_as_one_device_and_only_the_chief_writes(recipe, tmp_p
     single = weights_of(tmp_path / "one" / "final.keras")
     start = [np.asarray(w) for w in recipes.trainer.build_model(
         recipes.Recipe.from_dict(json.loads((runs[0] / "config.json").read_text())),
-        recipes.trainer.data.spec(str(images))).weights]  # fmt: skip
+        recipes.trainer.data.spec(str(small_images))).weights]  # fmt: skip
     assert largest_difference(chief, other) == 0.0  # synchronous: one update applied on both
     moved = largest_difference(single, start)
     assert moved > 1e-3  # the steps did something
@@ -161,14 +150,14 @@ def wait_for_backup(metadata, workers, at_least: int, timeout: float = 180) -> N
         time.sleep(0.05)
 
 
-def test_preemption_a_lost_worker_and_relaunches(tmp_path, env, images):
+def test_preemption_a_lost_worker_and_relaunches(tmp_path, env, small_images):
     """SIGTERM to one worker stops both at one step; relaunched, one worker is SIGKILLed and
     the other says so in one line; relaunched again, the job ends at its exact step count."""
     steps, epochs, every = 20, 3, 8
     run = tmp_path / "run"  # one shared folder, as on a shared file system
     weights = [tmp_path / "w0.keras", tmp_path / "w1.keras"]
     ports = free_ports(2)
-    args = lambda run_dir: [*tiny_args("dcgan-fashion-mnist", run_dir, steps, epochs, images),  # noqa: E731
+    args = lambda run_dir: [*tiny_args("dcgan-fashion-mnist", run_dir, steps, epochs, small_images),  # noqa: E731
                             "--backup-every", str(every)]  # fmt: skip
     metadata = run / "backup" / "training_metadata.json"
 

@@ -28,11 +28,11 @@ from zoo.training import backups, callbacks
 EPOCHS, STEPS = 4, 15
 
 
-def train_command(run_dir) -> list[str]:
+def train_command(run_dir, images) -> list[str]:
     return [
         sys.executable, "-m", "recipes.cli", "train", "--epochs", str(EPOCHS),
         "--steps-per-epoch", str(STEPS), "--batch-size", "16",
-        "--set", "g_width=8", "--set", "d_width=8", "--set", "judge=none",
+        "--set", "g_width=8", "--set", "d_width=8", "--set", "judge=none", "--set", f"dataset={images}",
         "--set", f"grid_every={EPOCHS}", "--no-export", "--run-dir", str(run_dir),
     ]  # fmt: skip
 
@@ -69,11 +69,11 @@ EVERY = 4  # steps between backups
 
 
 def test_sigkill_between_two_backups_loses_fewer_steps_than_between_them(
-    tmp_path, fashion_mnist_dir, capsys, monkeypatch
+    tmp_path, small_images, capsys
 ):
     run = tmp_path / "run"
-    env = {**os.environ, "TFDS_DATA_DIR": str(fashion_mnist_dir), "PYTHONUNBUFFERED": "1"}
-    args = [*train_command(run)[4:], "--backup-every", str(EVERY)]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    args = [*train_command(run, small_images)[4:], "--backup-every", str(EVERY)]
     killed_after = STEPS + 7  # step 22, in epoch 2: its last backup is step 20
     child = subprocess.run([sys.executable, str(KILLER), str(killed_after), "--", *args],
                            capture_output=True, text=True, env=env, timeout=300)  # fmt: skip
@@ -82,8 +82,8 @@ def test_sigkill_between_two_backups_loses_fewer_steps_than_between_them(
     assert backed_up["step"] == killed_after // EVERY * EVERY and killed_after - backed_up["step"] < EVERY
     assert (backed_up["epoch"], backed_up["batch"]) == divmod(backed_up["step"], STEPS) == (1, 5)
 
-    rerun = subprocess.run([*train_command(run)[:4], *args], capture_output=True, text=True, env=env,
-                           timeout=300)  # fmt: skip
+    rerun = subprocess.run([*train_command(run, small_images)[:4], *args], capture_output=True, text=True,
+                           env=env, timeout=300)  # fmt: skip
     assert rerun.returncode == 0, rerun.stdout[-2000:] + rerun.stderr[-2000:]
     assert "1 epochs and 5 steps done (step 20)" in rerun.stdout, rerun.stdout[-2000:]
     epochs_run = [int(n) for n in re.findall(r"^Epoch (\d+)/", rerun.stdout, re.M)]
@@ -111,18 +111,17 @@ def test_sigkill_between_two_backups_loses_fewer_steps_than_between_them(
     weights = run / "backup" / last
     weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
     before = files_outside_logs(run)
-    monkeypatch.setenv("TFDS_DATA_DIR", str(fashion_mnist_dir))
-    code = main([*train_command(run)[3:], "--epochs", str(EPOCHS + 1)])
+    code = main([*train_command(run, small_images)[3:], "--epochs", str(EPOCHS + 1)])
     err = capsys.readouterr().err.strip()
     assert code == 2 and err.startswith("ganzoo: error: the backup ") and "\n" not in err, err
     assert "cannot be restored" in err and f"delete {run / 'backup'}" in err
     assert files_outside_logs(run) == before
 
 
-def test_sigterm_stops_at_a_step_backs_it_up_and_a_rerun_goes_on(tmp_path, fashion_mnist_dir):
+def test_sigterm_stops_at_a_step_backs_it_up_and_a_rerun_goes_on(tmp_path, small_images):
     run = tmp_path / "run"
-    env = {**os.environ, "TFDS_DATA_DIR": str(fashion_mnist_dir), "PYTHONUNBUFFERED": "1"}
-    command = [*train_command(run), "--backup-every", "1000"]  # no backup but the signal's
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    command = [*train_command(run, small_images), "--backup-every", "1000"]  # no backup but the signal's
     exporting = [word for word in command if word != "--no-export"]  # as a run that ends would
     child = subprocess.Popen(exporting, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     seen, lines = [], lines_of(child)
