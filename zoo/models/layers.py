@@ -1,4 +1,5 @@
-"""Layers the networks share: minibatch discrimination, batch norm on TensorFlow's fused kernel."""
+"""Layers the networks share: minibatch discrimination, batch norm on TensorFlow's fused kernel,
+spectral normalization that differentiates through sigma."""
 
 import keras
 import tensorflow as tf
@@ -107,7 +108,7 @@ class SpectralNormalization(keras.layers.SpectralNormalization):
 
     The wrapped Dense or Conv2D computes with W / sigma(W), sigma the largest singular
     value estimated by power iteration on a stored vector u, and the gradient reaches W
-    through sigma too (u and v held constant, as the paper's eq. 12). Keras' own wrapper
+    through sigma too (u and v held constant). Keras' own wrapper
     instead writes W / sigma back into the kernel at each training call and then
     differentiates the layer as if that kernel were a free weight, so no gradient passes
     through sigma: the same defect tensorflow/addons#1244 found in the design it came
