@@ -44,14 +44,18 @@ def _spec(name: str, dtype, shape) -> dict:
     return {"name": name, "dtype": tf.as_dtype(dtype).name, "shape": [None, *shape]}
 
 
-def _network_io(model: AdversarialModel, judge=None) -> dict[str, tuple[keras.Model, list, list]]:
+def _network_io(
+    model: AdversarialModel, judge=None, discriminator: bool = True
+) -> dict[str, tuple[keras.Model, list, list]]:
     """network -> (keras model, input specs, output specs), named as the networks name them.
 
     The generator exported is the one users sample from (the EMA of G when kept); the
     judge, when given, is exported with its temperature folded in (image -> p_real).
     """
     io = {}
-    networks = [("generator", model.sampling_generator), ("discriminator", model.discriminator)]
+    networks = [("generator", model.sampling_generator)]
+    if discriminator:
+        networks.append(("discriminator", model.discriminator))
     if judge is not None:
         networks.append(("judge", judge.as_model()))
         if judge.classes_from == "classifier":  # what the class rules need to class a sample
@@ -296,11 +300,13 @@ def export_model(
     web: bool = False,
     with_refine: bool = True,
     onnx_only: bool = False,
+    with_discriminator: bool = True,
 ) -> dict:
     """Exports G and D of `model` (and a `zoo.evaluation.judge.Judge`) to `out_dir`; returns the manifest.
 
     `onnx_only` leaves out the SavedModels and LiteRT files (what a browser page needs: the
-    ONNX files and the manifest).
+    ONNX files and the manifest); `with_discriminator` False leaves out D (a page that
+    samples and judges reads G, the judge and its classifier).
 
     With a judge, the folder also holds the refinement graph (`refine`: G's inputs -> the
     gradient of the energy in z and the calibrated logit) unless `with_refine` is False.
@@ -335,7 +341,7 @@ def export_model(
             files["onnx"] = f"{name}.onnx"
             return {**files, "inputs": inputs, "outputs": outputs, **extra}
 
-        for name, (network, inputs, outputs) in _network_io(model, judge).items():
+        for name, (network, inputs, outputs) in _network_io(model, judge, with_discriminator).items():
             if not onnx_only:
                 _write_saved_model(network, inputs, outputs, staging / name)
             rewritten = write_onnx(network, inputs, outputs, staging / f"{name}.onnx")

@@ -66,10 +66,12 @@ def _write_runtime(folder: Path) -> None:
 
 
 def _write_preset(preset: presets.Trained, root: Path, name: str) -> dict:
-    """presets/<name>/: its ONNX export (no refinement graph), files.js and grid.png; -> its card's data."""
+    """presets/<name>/: its ONNX export (G, the judge and its classifier: no D, no refinement
+    graph), files.js and grid.png; -> its card's data."""
     folder = root / "presets" / name
     model = preset.model()
-    manifest = artifacts.export_model(model, folder, judge=preset.judge(), with_refine=False, onnx_only=True)
+    manifest = artifacts.export_model(model, folder, judge=preset.judge(), with_refine=False, onnx_only=True,
+                                      with_discriminator=False)  # fmt: skip
     key = f"presets/{name}"  # the folder as the page names it
     files = {"manifest.json": folder / contract.MANIFEST}
     files.update(
