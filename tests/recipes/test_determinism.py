@@ -5,7 +5,6 @@ Op determinism is process-wide and cannot be turned off, so each run is its own 
 """
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,7 +20,7 @@ from zoo.presets import locate
 KILLER = Path(__file__).with_name("kill_at_step.py")
 
 
-def train(run_dir, seed: int, env: dict, images, kill_after: int | None = None) -> subprocess.Popen:
+def train(run_dir, seed: int, images, kill_after: int | None = None) -> subprocess.Popen:
     argv = ["--deterministic", "--epochs", "2", "--steps-per-epoch", "5", "--batch-size", "16",
             "--seed", str(seed), "--set", "g_width=8", "--set", "d_width=8", "--set", "judge=none",
             "--set", f"dataset={images}", "--backup-every", "3", "--no-export",
@@ -30,7 +29,7 @@ def train(run_dir, seed: int, env: dict, images, kill_after: int | None = None) 
         command = [sys.executable, "-m", "recipes.cli", "train", "dcgan-fashion-mnist", *argv]
     else:
         command = [sys.executable, str(KILLER), str(kill_after), "--", "dcgan-fashion-mnist", *argv]
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 def finish(name, child, code: int = 0) -> str:
@@ -40,14 +39,13 @@ def finish(name, child, code: int = 0) -> str:
 
 
 def test_the_same_seed_gives_bit_identical_weights_even_across_a_kill(tmp_path, small_images):
-    env = dict(os.environ)
     runs = {name: (tmp_path / name, 3) for name in ("a", "resumed")}
     # "resumed" dies after step 7 (backups every 3 steps: the last is step 6, in epoch 2), then
     # runs again to its end.
-    children = {name: train(run, seed, env, small_images, kill_after=7 if name == "resumed" else None)
+    children = {name: train(run, seed, small_images, kill_after=7 if name == "resumed" else None)
                 for name, (run, seed) in runs.items()}  # fmt: skip
     finish("resumed", children.pop("resumed"), code=-9)
-    again = finish("resumed", train(tmp_path / "resumed", 3, env, small_images))
+    again = finish("resumed", train(tmp_path / "resumed", 3, small_images))
     assert "1 epochs and 1 steps done (step 6)" in again, again[-3000:]
     for name, child in children.items():
         finish(name, child)

@@ -58,7 +58,7 @@ def test_a_memorizing_generator_is_flagged_and_the_dcgan_preset_is_not(evaluator
     from zoo import data
     from zoo.evaluation.evaluate import table
 
-    memorized = data.real_images(evaluator.source, "train", seed=3)[:1000]  # G that outputs training images
+    memorized = data.real_images(evaluator.source, "train", seed=3, limit=1000)  # G outputs training images
     report = evaluator.report(memorized, with_novelty=True)
     copied = report["novelty"]
     assert copied["c_t"] < -3 and copied["share_below_copy_threshold"] > 0.5
@@ -106,7 +106,7 @@ def test_neighbours_pairs_each_sample_with_its_nearest_training_image(evaluator,
     from recipes.cli import save_neighbours
     from zoo import contract, data
 
-    memorized = data.real_images(evaluator.source, "train", seed=5)[:4]
+    memorized = data.real_images(evaluator.source, "train", seed=5, limit=4)
     assert save_neighbours(evaluator, memorized, tmp_path / "pairs.png") == 0
     picture = np.asarray(Image.open(tmp_path / "pairs.png"))
     np.testing.assert_array_equal(picture, contract.grid(np.repeat(memorized, 2, axis=0), cols=8)[..., 0]
