@@ -56,6 +56,7 @@ class _RecipeFields(_Overridable):
     g_width: int = 64  # generator width (see the variant's create())
     d_width: int = 64  # discriminator width
     d_dropout: float = 0.3  # MLP discriminators only
+    g_batch_norm: bool = False  # MLP generators only: batch norm before each hidden ReLU (DCGAN's G has it)
     classify_fakes: bool = True  # AC-GAN only: D's class head also learns G's samples' labels (the paper)
     loss: str | None = None  # a name in zoo.models.losses.LOSSES
     d_steps: int | None = None  # discriminator updates per generator update (k)

@@ -52,7 +52,7 @@ def build_model(
     kwargs = {f: getattr(recipe, f) for f in _MODEL_FIELDS if getattr(recipe, f) is not None}
     kwargs.update(latent_dim=recipe.latent_dim, g_width=recipe.g_width, d_width=recipe.d_width)
     if recipe.variant == "gan":
-        kwargs["d_dropout"] = recipe.d_dropout
+        kwargs.update(d_dropout=recipe.d_dropout, g_batch_norm=recipe.g_batch_norm)
     if recipe.variant == "acgan":
         kwargs["classify_fakes"] = recipe.classify_fakes
     if variant.conditional:

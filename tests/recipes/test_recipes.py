@@ -1,5 +1,6 @@
 import json
 
+import keras
 import pytest
 
 import recipes
@@ -45,6 +46,17 @@ def test_classify_fakes_reaches_the_ac_gan_and_others_ignore_it():
     assert build_model(recipe.with_overrides(["classify_fakes=false"]), spec).classify_fakes is False
     other = recipes.get("cgan-fashion-mnist").with_overrides(["classify_fakes=false"])
     assert not hasattr(build_model(other, spec), "classify_fakes")
+
+
+def test_g_batch_norm_reaches_the_mlp_generator():
+    recipe = recipes.get("gan-mlp-fashion-mnist")
+    spec = data.spec(recipe.dataset)
+
+    def norms(model):
+        return sum(isinstance(x, keras.layers.BatchNormalization) for x in model.generator.layers)
+
+    assert norms(build_model(recipe.with_overrides(["g_batch_norm=true"]), spec)) == 3
+    assert norms(build_model(recipe.with_overrides(["g_batch_norm=false"]), spec)) == 0
 
 
 @pytest.mark.parametrize(

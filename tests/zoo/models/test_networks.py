@@ -50,6 +50,21 @@ def test_mlp_shapes_and_dropout():
     assert not np.allclose(d(x, training=True).numpy(), d(x, training=False).numpy())
 
 
+def test_mlp_generator_batch_norm_normalizes_each_hidden_layer_in_training():
+    g = mlp_generator(8, (28, 28, 1), hidden=(16, 32), batch_norm=True)
+    norms = [x for x in g.layers if isinstance(x, keras.layers.BatchNormalization)]
+    assert len(norms) == 2
+    plain = mlp_generator(8, (28, 28, 1)).layers
+    assert not any(isinstance(x, keras.layers.BatchNormalization) for x in plain)
+    z = np.random.default_rng(0).normal(size=(64, 8)).astype(np.float32)
+    first = keras.Model(g.input, norms[0].output)
+    normalized = first(z, training=True).numpy()
+    np.testing.assert_allclose(normalized.mean(axis=0), 0.0, atol=1e-4)
+    np.testing.assert_allclose(normalized.std(axis=0), 1.0, atol=1e-2)
+    # Inference uses the moving statistics, which one call has barely moved from (0, 1).
+    assert not np.allclose(first(z, training=False).numpy(), normalized, atol=1e-2)
+
+
 @pytest.mark.parametrize("shape", [(28, 32, 1), (6, 6, 1), (28, 28)])
 def test_bad_image_shapes_are_refused(shape):
     with pytest.raises(ValueError, match="image"):

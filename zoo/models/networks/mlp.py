@@ -17,13 +17,20 @@ def mlp_generator(
     image_shape: tuple[int, int, int],
     hidden: tuple[int, ...] = (256, 512, 1024),
     num_classes: int | None = None,
+    batch_norm: bool = False,
     name: str = "generator",
 ) -> keras.Model:
-    """z (+ label) -> ReLU MLP -> tanh image."""
+    """z (+ label) -> ReLU MLP -> tanh image; `batch_norm` normalizes each hidden layer before
+    its ReLU, as DCGAN's G does (not in the original GAN)."""
     image_shape = check_image_shape(image_shape)
     inputs, x = generator_inputs(latent_dim, num_classes)
     for units in hidden:
-        x = keras.layers.Dense(units, activation="relu")(x)
+        if batch_norm:
+            x = keras.layers.Dense(units, use_bias=False)(x)
+            x = keras.layers.BatchNormalization()(x)
+            x = keras.layers.ReLU()(x)
+        else:
+            x = keras.layers.Dense(units, activation="relu")(x)
     x = keras.layers.Dense(math.prod(image_shape), activation="tanh", dtype="float32")(x)
     image = keras.layers.Reshape(image_shape, name="image", dtype="float32")(x)
     return keras.Model(inputs[0] if len(inputs) == 1 else inputs, image, name=name)

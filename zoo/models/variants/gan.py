@@ -29,11 +29,13 @@ class GAN(AdversarialModel):
         g_width: int = 256,
         d_width: int = 256,
         d_dropout: float = 0.3,
+        g_batch_norm: bool = False,
         **kwargs,
     ) -> "GAN":
         """G's hidden layers are (w, 2w, 4w); D's mirror them (4w, 2w, w)."""
+        g_hidden = (g_width, 2 * g_width, 4 * g_width)
         return cls(
-            generator=mlp_generator(latent_dim, image_shape, hidden=(g_width, 2 * g_width, 4 * g_width)),
+            generator=mlp_generator(latent_dim, image_shape, hidden=g_hidden, batch_norm=g_batch_norm),
             discriminator=mlp_discriminator(
                 image_shape,
                 hidden=(4 * d_width, 2 * d_width, d_width),
