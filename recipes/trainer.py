@@ -31,8 +31,10 @@ from zoo.files import check_writable, read_json_object, save_keras, write_json
 from zoo.models import registry, tricks
 from zoo.training import backups, callbacks, preemption
 
-# Fields a rerun may change without making it a different run.
-_RESUMABLE_CHANGES = {"epochs", "steps_per_epoch", "grid_every", "description", "backup_every"}
+# Fields a rerun may change without making it a different run: its length, and what it logs
+# or backs up along the way (the quality evaluations draw their own seeded samples).
+_RESUMABLE_CHANGES = {"epochs", "steps_per_epoch", "grid_every", "eval_every", "eval_samples", "description",
+                      "backup_every"}  # fmt: skip
 
 
 # Recipe fields passed to the model when set (None: the variant's default): the game's own

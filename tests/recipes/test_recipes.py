@@ -95,5 +95,6 @@ def test_a_run_dir_refuses_another_recipe_but_accepts_more_epochs(tmp_path):
     _write_or_check_config(recipe, tmp_path)
     _write_or_check_config(recipe.with_overrides(["epochs=50"]), tmp_path)
     assert json.loads((tmp_path / "config.json").read_text())["epochs"] == 50
+    _write_or_check_config(recipe.with_overrides(["epochs=50", "eval_every=3"]), tmp_path)  # logging only
     with pytest.raises(ZooError, match="differs in g_lr"):
         _write_or_check_config(recipe.with_overrides(["g_lr=0.1"]), tmp_path)
