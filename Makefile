@@ -74,12 +74,12 @@ demo: setup data
 
 # Trains every preset again (about 33 minutes each, an hour for LONG_PRESETS), saves it with
 # its measured card, fits its judge again (a critic, docs/judge.md; the MLP GAN's own D with
-# Metropolis-Hastings), then redraws the README's zoo table and docs/zoo/.
+# DRS), then redraws the README's zoo table and docs/zoo/.
 presets: setup data
 	@for r in $(PRESET_RECIPES); do \
 		case " $(LONG_PRESETS) " in *" $$r "*) length="--time-budget $(LONG_PRESET_BUDGET) --epochs 400";; \
 			*) length="--time-budget $(PRESET_BUDGET) --epochs 200";; esac; \
-		case $$r in gan-mlp-*) judge="--source discriminator --rule mh";; *) judge="--source critic";; esac; \
+		case $$r in gan-mlp-*) judge="--source discriminator --rule drs";; *) judge="--source critic";; esac; \
 		command="ganzoo train $$r $$length --run-dir RUN"; \
 		rm -rf $(PRESET_RUNS)/$$r && \
 		$(PIN) $(BIN)/ganzoo train $$r $$length --run-dir $(PRESET_RUNS)/$$r && \
