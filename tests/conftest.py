@@ -91,4 +91,3 @@ def small_images(tmp_path_factory):
         np.save(staged, np.uint8((helpers.structured_images(2048, seed=1) + 1) * 127.5))
         staged.replace(path)
     return path
-
